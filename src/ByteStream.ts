@@ -1,0 +1,345 @@
+/**
+ * The byte stream interface that every stream transport (TCP, UNIX, TLS, in-memory) implements,
+ * and the wrappers that compose over any of them: buffered reads (`receiveExactly`,
+ * `receiveUntil`), a UTF-8 text view, a stapled stream made of two halves, and an in-memory
+ * connected pair for tests.
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+import type * as Sink from "effect/Sink"
+import type * as Stream from "effect/Stream"
+import * as internal from "./internal/byteStream.js"
+import * as internalBuffered from "./internal/bufferedStream.js"
+import * as internalMemory from "./internal/memoryStream.js"
+import * as internalText from "./internal/textStream.js"
+import type {
+  BrokenResourceError,
+  BusyResourceError,
+  ClosedResourceError,
+  DelimiterNotFound,
+  EndOfStream,
+  IncompleteRead,
+  InvalidArgumentError,
+  UnsupportedError
+} from "./NetError.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: typeof internal.TypeId = internal.TypeId
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * The default `maxBytes` of `receive`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_MAX_BYTES: number = internal.DEFAULT_MAX_BYTES
+
+/**
+ * The address family of a socket.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Family = "IPv4" | "IPv6" | "unix"
+
+/**
+ * An IP address and port.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InetAddress {
+  readonly _tag: "InetAddress"
+  readonly host: string
+  readonly port: number
+}
+
+/**
+ * A UNIX socket path: a string, or bytes for abstract or non-UTF-8 names. `""` is unnamed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UnixAddress {
+  readonly _tag: "UnixAddress"
+  readonly path: string | Uint8Array
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type SocketAddress = InetAddress | UnixAddress
+
+/**
+ * What a stream knows about its transport. Socket streams fill every field; wrappers pass
+ * their transport's attributes through; in-memory streams have none.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Attributes {
+  readonly family?: Family
+  readonly localAddress?: SocketAddress
+  readonly remoteAddress?: SocketAddress
+  readonly [key: string]: unknown
+}
+
+/**
+ * The failures of `receive`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ReceiveError =
+  | EndOfStream
+  | ClosedResourceError
+  | BrokenResourceError
+  | BusyResourceError
+  | InvalidArgumentError
+
+/**
+ * The failures of `send`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SendError = ClosedResourceError | BrokenResourceError | BusyResourceError
+
+/**
+ * The failures of `sendEof`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SendEofError = ClosedResourceError | BrokenResourceError | UnsupportedError
+
+/**
+ * The receiving half of a byte stream.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ByteReceiveStream {
+  /**
+   * The next chunk: 1..maxBytes bytes, never empty. Fails with `EndOfStream` once the peer has
+   * closed its side and every buffered byte was delivered. An interrupted receive consumes
+   * nothing.
+   */
+  readonly receive: (maxBytes?: number) => Effect.Effect<Uint8Array, ReceiveError>
+  /** Closes the stream (idempotent). */
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * The sending half of a byte stream.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ByteSendStream {
+  /** Sends all of `data` (strings as UTF-8); completes once the transport has taken it. */
+  readonly send: (data: Uint8Array | string) => Effect.Effect<void, SendError>
+  /** Closes the stream (idempotent). */
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * What a transport implements; {@link make} adds the derived members.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ByteStreamCore extends ByteReceiveStream, ByteSendStream {
+  /** Half-closes the sending side (idempotent); `send` afterwards fails with `ClosedResourceError`. */
+  readonly sendEof: Effect.Effect<void, SendEofError>
+  readonly attributes: Attributes
+}
+
+/**
+ * A bidirectional byte stream.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ByteStream extends ByteStreamCore {
+  readonly [TypeId]: TypeId
+  /** Every received chunk, ending cleanly at end of stream. */
+  readonly stream: Stream.Stream<Uint8Array, Exclude<ReceiveError, EndOfStream>>
+  /** Sends every element it is given. */
+  readonly sink: Sink.Sink<void, Uint8Array | string, never, SendError>
+}
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isByteStream: (u: unknown) => u is ByteStream = internal.isByteStream
+
+/**
+ * The `Stream` of every chunk `receive` gives, ending cleanly at `EndOfStream`.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const toStream: <E>(
+  receive: Effect.Effect<Uint8Array, E | EndOfStream>
+) => Stream.Stream<Uint8Array, Exclude<E, EndOfStream>> = internal.toStream
+
+/**
+ * Builds a full `ByteStream` (with `stream` and `sink`) from a transport's core operations.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: <A extends ByteStreamCore>(core: A) => A & ByteStream = internal.make
+
+/**
+ * Checks a `maxBytes` argument: a positive integer.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const checkMaxBytes: (maxBytes: number) => InvalidArgumentError | undefined = internal.checkMaxBytes
+
+/**
+ * The bytes of `data`: strings are encoded as UTF-8.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const toBytes: (data: Uint8Array | string) => Uint8Array = internal.toBytes
+
+// ---------------------------------------------------------------------------------------------
+// Buffered stream
+
+/**
+ * A byte stream with a read buffer, for protocols that read exact sizes or up to a delimiter.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BufferedByteStream extends ByteStream {
+  /** The bytes received from the transport but not yet returned. */
+  readonly buffer: Uint8Array
+  /** Puts `data` in front of everything not yet received. */
+  readonly feedData: (data: Uint8Array | string) => Effect.Effect<void>
+  /** Exactly `n` bytes; fails with `IncompleteRead` if the stream ends first. */
+  readonly receiveExactly: (
+    n: number
+  ) => Effect.Effect<Uint8Array, IncompleteRead | Exclude<ReceiveError, EndOfStream>>
+  /**
+   * The bytes before `delimiter` (which is consumed, not returned). Fails with
+   * `DelimiterNotFound` if it does not start within `maxBytes` bytes, and with `IncompleteRead`
+   * if the stream ends first; the buffer keeps what was read either way.
+   */
+  readonly receiveUntil: (
+    delimiter: Uint8Array | string,
+    maxBytes: number
+  ) => Effect.Effect<Uint8Array, IncompleteRead | DelimiterNotFound | Exclude<ReceiveError, EndOfStream>>
+}
+
+/**
+ * Wraps any byte stream with a read buffer. The wrapper owns the stream.
+ *
+ * @since 0.1.0
+ * @category wrappers
+ */
+export const buffered: (stream: ByteStream) => BufferedByteStream = internalBuffered.make
+
+// ---------------------------------------------------------------------------------------------
+// Text stream
+
+/**
+ * A UTF-8 text view of a byte stream. A character split across chunks is held back until it is
+ * complete; invalid bytes become U+FFFD unless `fatal` is set.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TextStream {
+  /** The next non-empty piece of text (from at most `maxBytes` bytes at a time). */
+  readonly receive: (maxBytes?: number) => Effect.Effect<string, ReceiveError>
+  readonly send: (text: string) => Effect.Effect<void, SendError>
+  readonly sendEof: Effect.Effect<void, SendEofError>
+  readonly close: Effect.Effect<void>
+  readonly stream: Stream.Stream<string, Exclude<ReceiveError, EndOfStream>>
+  readonly attributes: Attributes
+}
+
+/**
+ * Options of {@link text}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TextOptions {
+  /** Fail with `BrokenResourceError` (reason `"InvalidData"`) on invalid UTF-8 instead of replacing it. */
+  readonly fatal?: boolean
+}
+
+/**
+ * A UTF-8 text view over any byte stream. The view owns the stream.
+ *
+ * @since 0.1.0
+ * @category wrappers
+ */
+export const text: (stream: ByteStream, options?: TextOptions) => TextStream = internalText.make
+
+// ---------------------------------------------------------------------------------------------
+// Stapled stream and in-memory pair
+
+/**
+ * A byte stream made of a sending half and a receiving half. `sendEof` closes the sending half;
+ * `close` closes both. Attributes are those of the receiving half.
+ *
+ * @since 0.1.0
+ * @category wrappers
+ */
+export const staple: (
+  sendStream: ByteSendStream,
+  receiveStream: ByteReceiveStream & { readonly attributes?: Attributes }
+) => ByteStream = internalMemory.staple
+
+/**
+ * Options of {@link makePipe} and {@link makePair}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryOptions {
+  /** How many sent chunks may wait unreceived before `send` suspends (default 16). */
+  readonly bufferSize?: number
+}
+
+/**
+ * A one-way in-memory pipe: what the sending half sends, the receiving half receives. Closing
+ * the sending half ends the stream (`EndOfStream` after the buffered chunks); closing the
+ * receiving half makes further sends fail with `BrokenResourceError`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makePipe: (
+  options?: MemoryOptions
+) => Effect.Effect<readonly [ByteSendStream, ByteReceiveStream], InvalidArgumentError> = internalMemory.makePipe
+
+/**
+ * A connected pair of in-memory byte streams, for tests and in-process plumbing.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makePair: (
+  options?: MemoryOptions
+) => Effect.Effect<readonly [ByteStream, ByteStream], InvalidArgumentError> = internalMemory.makePair

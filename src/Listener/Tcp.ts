@@ -1,0 +1,182 @@
+/**
+ * TCP listeners: dual stack by default, one shared port on every address.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as net from "node:net"
+import type { InetAddress } from "../ByteStream.js"
+import * as internal from "../internal/listener.js"
+import * as nodeTcp from "../internal/nodeTcp.js"
+import { makeTcpStream } from "../internal/tcpStream.js"
+import { checkHost, checkPort, checkPositiveInt } from "../internal/validate.js"
+import {
+  type InvalidArgumentError,
+  ListenError,
+  formatHostPort,
+  reasonOf,
+  type ResolveError,
+  UnsupportedError
+} from "../NetError.js"
+import type { TcpStream } from "../Socket/Tcp.js"
+import type { Listener as ListenerService } from "./index.js"
+
+/**
+ * Options of {@link createTcpListener}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TcpListenerOptions {
+  /** An IP address or a name (every address it resolves to is bound). Default: all addresses, dual stack. */
+  readonly localHost?: string
+  /** The port; `0` (default) picks a free port, the same one on every address. */
+  readonly localPort?: number
+  /** Restricts the addresses to one family. */
+  readonly family?: "IPv4" | "IPv6" | "any"
+  /** The listen backlog (default 511); also bounds connections accepted but not yet taken. */
+  readonly backlog?: number
+  /** SO_REUSEPORT, so several listeners can share the port (needs Node 22.12+). */
+  readonly reusePort?: boolean
+}
+
+/** How many times a port-0 bind over several addresses is retried when a later address collides. */
+const CONSISTENT_PORT_TRIES = 10
+
+interface Plan {
+  readonly host: string
+  readonly ipv6Only: boolean
+}
+
+const plan = (options: TcpListenerOptions): Effect.Effect<Array<Plan>, ResolveError> => {
+  const family = options.family ?? "any"
+  const host = options.localHost
+  if (host === undefined) {
+    if (family === "IPv4") return Effect.succeed([{ host: "0.0.0.0", ipv6Only: false }])
+    return Effect.succeed([{ host: "::", ipv6Only: family === "IPv6" }])
+  }
+  if (net.isIP(host) !== 0) return Effect.succeed([{ host, ipv6Only: host !== "::" || family === "IPv6" }])
+  return nodeTcp.lookup(host, family === "IPv4" ? 4 : family === "IPv6" ? 6 : 0).pipe(
+    Effect.map((addresses) =>
+      [...new Set(addresses.map((a) => a.address))].map((address) => ({ host: address, ipv6Only: true }))
+    )
+  )
+}
+
+/** Binds every planned address on one port, or nothing: a failure closes what was bound. */
+const bindAll = (
+  plans: ReadonlyArray<Plan>,
+  port: number,
+  backlog: number,
+  reusePort: boolean
+): Effect.Effect<Array<net.Server>, ListenError> =>
+  Effect.gen(function* () {
+    const servers: Array<net.Server> = []
+    let shared = port
+    for (const p of plans) {
+      const bound = yield* Effect.either(nodeTcp.bind({ host: p.host, port: shared, ipv6Only: p.ipv6Only, backlog, reusePort }))
+      if (bound._tag === "Left") {
+        yield* Effect.forEach(servers, internal.closeServer, { discard: true })
+        const cause = bound.left
+        return yield* Effect.fail(new ListenError({ reason: reasonOf(cause), address: formatHostPort(p.host, shared), cause }))
+      }
+      servers.push(bound.right)
+      shared = (bound.right.address() as net.AddressInfo).port
+    }
+    return servers
+  })
+
+/** Port 0 on several addresses: the port the first bind picked may be taken on another address. */
+const bindConsistently = (
+  plans: ReadonlyArray<Plan>,
+  port: number,
+  backlog: number,
+  reusePort: boolean
+): Effect.Effect<Array<net.Server>, ListenError> => {
+  const once = bindAll(plans, port, backlog, reusePort)
+  if (port !== 0 || plans.length === 1) return once
+  const attempt = (tries: number): Effect.Effect<Array<net.Server>, ListenError> =>
+    Effect.catchIf(
+      once,
+      (error) => error.reason === "AddressInUse",
+      () =>
+        tries + 1 < CONSISTENT_PORT_TRIES
+          ? attempt(tries + 1)
+          : Effect.fail(
+            new ListenError({
+              reason: "InconsistentPort",
+              address: `Could not create ${plans.length} listeners with a consistent port`
+            })
+          )
+    )
+  return attempt(0)
+}
+
+const inetAddress = (server: net.Server): InetAddress => {
+  const address = server.address() as net.AddressInfo
+  return { _tag: "InetAddress", host: address.address, port: address.port }
+}
+
+/**
+ * Binds a TCP listener, ready when this effect completes. Without `localHost` it listens on
+ * every address, dual stack (`::` accepting IPv4 too) where the system has IPv6. A name binds
+ * every address it resolves to. Port 0 picks one free port shared by every address.
+ * `addresses` tells what was bound. The listener is closed when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const createTcpListener = (
+  options: TcpListenerOptions = {}
+): Effect.Effect<
+  ListenerService<TcpStream>,
+  ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
+  Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const port = options.localPort ?? 0
+    const backlog = options.backlog ?? 511
+    yield* checkPort(port, "localPort", { allowZero: true })
+    yield* checkPositiveInt(backlog, "backlog")
+    if (options.localHost !== undefined) yield* checkHost(options.localHost, "localHost")
+    const reusePort = options.reusePort ?? false
+    if (reusePort && !nodeTcp.supportsReusePort()) {
+      return yield* Effect.fail(
+        new UnsupportedError({ operation: "reusePort", why: `Node ${process.versions.node} cannot set SO_REUSEPORT (22.12+ can)` })
+      )
+    }
+    const plans = yield* plan(options)
+    const servers = yield* Effect.acquireRelease(
+      bindConsistently(plans, port, backlog, reusePort).pipe(
+        // No IPv6 on this system: the dual-stack default falls back to IPv4 only.
+        Effect.catchIf(
+          (error) => options.localHost === undefined && (options.family ?? "any") === "any" &&
+            (error.reason === "AddressNotAvailable" || (error.cause as { code?: string } | undefined)?.code === "EAFNOSUPPORT"),
+          () => bindAll([{ host: "0.0.0.0", ipv6Only: false }], port, backlog, reusePort)
+        )
+      ),
+      (servers) => Effect.forEach(servers, internal.closeServer, { discard: true })
+    )
+    const listener = internal.make({
+      servers,
+      addresses: servers.map(inetAddress),
+      description: servers.map((s) => { const a = inetAddress(s); return formatHostPort(a.host, a.port) }).join(", "),
+      backlog,
+      wrap: makeTcpStream
+    })
+    yield* Effect.addFinalizer(() => listener.close)
+    return listener
+  })
+
+/**
+ * A `Listener` service bound as {@link createTcpListener} does, for as long as the layer lives.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTcp = (
+  options: TcpListenerOptions = {}
+): Layer.Layer<ListenerService, ListenError | ResolveError | InvalidArgumentError | UnsupportedError> =>
+  Layer.scoped(internal.tag, createTcpListener(options))

@@ -1,0 +1,297 @@
+/**
+ * The error family of effect-sockets. Every failure a socket operation can report is one of
+ * these tagged errors, in the error channel; raw Node errors never reach it. Errors that come
+ * from the operating system keep the native error as `cause` and a normalised `reason`.
+ *
+ * Precedence when several apply: `ClosedResourceError` (this side closed the resource) wins
+ * over `BrokenResourceError` (the connection failed), which wins over `EndOfStream`.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+
+/**
+ * A normalised operating-system error kind, derived from Node's errno `code`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SystemErrorReason =
+  | "ConnectionRefused"
+  | "ConnectionReset"
+  | "ConnectionAborted"
+  | "BrokenPipe"
+  | "AddressInUse"
+  | "AddressNotAvailable"
+  | "PermissionDenied"
+  | "TimedOut"
+  | "HostUnreachable"
+  | "NetworkUnreachable"
+  | "NotFound"
+  | "TooManyOpenFiles"
+  | "MessageTooLong"
+  | "InvalidArgument"
+  | "Unknown"
+
+const reasonByCode: Record<string, SystemErrorReason> = {
+  ECONNREFUSED: "ConnectionRefused",
+  ECONNRESET: "ConnectionReset",
+  ECONNABORTED: "ConnectionAborted",
+  EPIPE: "BrokenPipe",
+  EADDRINUSE: "AddressInUse",
+  EADDRNOTAVAIL: "AddressNotAvailable",
+  EACCES: "PermissionDenied",
+  EPERM: "PermissionDenied",
+  ETIMEDOUT: "TimedOut",
+  EHOSTUNREACH: "HostUnreachable",
+  EHOSTDOWN: "HostUnreachable",
+  ENETUNREACH: "NetworkUnreachable",
+  ENETDOWN: "NetworkUnreachable",
+  ENOENT: "NotFound",
+  EMFILE: "TooManyOpenFiles",
+  ENFILE: "TooManyOpenFiles",
+  EMSGSIZE: "MessageTooLong",
+  EINVAL: "InvalidArgument"
+}
+
+/**
+ * The errno code (`"ECONNRESET"`, …) of a Node error, if it has one.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const codeOf = (cause: unknown): string | undefined =>
+  typeof cause === "object" && cause !== null && typeof (cause as { code?: unknown }).code === "string"
+    ? (cause as { code: string }).code
+    : undefined
+
+/**
+ * Maps a Node error (or anything thrown) to its normalised reason.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const reasonOf = (cause: unknown): SystemErrorReason => reasonByCode[codeOf(cause) ?? ""] ?? "Unknown"
+
+const describe = (cause: unknown): string => {
+  if (cause instanceof Error) return cause.message
+  return String(cause)
+}
+
+/**
+ * The peer closed its sending side and every byte it sent has been received.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EndOfStream extends Data.TaggedError("EndOfStream")<{}> {
+  override get message() {
+    return "the peer has closed its side of the stream"
+  }
+}
+
+/**
+ * This side closed the resource (or its sending half), so the operation cannot run.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ClosedResourceError extends Data.TaggedError("ClosedResourceError")<{
+  readonly operation?: string
+}> {
+  override get message() {
+    return this.operation ? `cannot ${this.operation}: the resource is closed` : "the resource is closed"
+  }
+}
+
+/**
+ * The connection failed underneath us: reset by the peer, a broken pipe, a failed write.
+ * `cause` is the operating system's error, never empty.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BrokenResourceError extends Data.TaggedError("BrokenResourceError")<{
+  readonly reason: SystemErrorReason | "InvalidData"
+  readonly operation: string
+  readonly cause: unknown
+}> {
+  override get message() {
+    return `${this.operation} failed: the resource is broken (${this.reason}: ${describe(this.cause)})`
+  }
+}
+
+/**
+ * Another fiber is already receiving from (or sending to, or accepting on) this resource.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BusyResourceError extends Data.TaggedError("BusyResourceError")<{
+  readonly operation: "reading from" | "writing to" | "accepting on"
+}> {
+  override get message() {
+    return `another fiber is already ${this.operation} this resource`
+  }
+}
+
+/**
+ * One failed connection attempt, as held by {@link ConnectError}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectAttempt {
+  readonly host: string
+  readonly port: number
+  readonly reason: SystemErrorReason
+  readonly cause: unknown
+}
+
+/**
+ * Every connection attempt failed. `attempts` lists each address tried, in order, with its
+ * own error; `reason` is that of the first attempt (all the same in the common case).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConnectError extends Data.TaggedError("ConnectError")<{
+  readonly host: string
+  readonly port: number
+  readonly reason: SystemErrorReason
+  readonly attempts: ReadonlyArray<ConnectAttempt>
+}> {
+  override get message() {
+    const each = this.attempts.map((a) => `${formatHostPort(a.host, a.port)}: ${a.reason} (${describe(a.cause)})`)
+    return `All connection attempts failed to ${formatHostPort(this.host, this.port)}: ${each.join("; ")}`
+  }
+}
+
+/**
+ * Why a host name could not be resolved.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ResolveErrorReason = "NotFound" | "TemporaryFailure" | "NoAddress" | "Unknown"
+
+/**
+ * A host name could not be resolved (the `getaddrinfo` failure itself, not wrapped in a
+ * connection error).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResolveError extends Data.TaggedError("ResolveError")<{
+  readonly host: string
+  readonly reason: ResolveErrorReason
+  readonly cause?: unknown
+}> {
+  override get message() {
+    return `cannot resolve ${JSON.stringify(this.host)}: ${this.reason}${
+      this.cause === undefined ? "" : ` (${describe(this.cause)})`
+    }`
+  }
+}
+
+/**
+ * A listener could not be created: the address is in use, permission denied, no consistent
+ * port could be found for every address, …
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ListenError extends Data.TaggedError("ListenError")<{
+  readonly reason: SystemErrorReason | "InconsistentPort"
+  readonly address: string
+  readonly cause?: unknown
+}> {
+  override get message() {
+    return `cannot listen on ${this.address}: ${this.reason}${this.cause === undefined ? "" : ` (${describe(this.cause)})`}`
+  }
+}
+
+/**
+ * The stream ended before the requested number of bytes (or the delimiter) arrived.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class IncompleteRead extends Data.TaggedError("IncompleteRead")<{}> {
+  override get message() {
+    return "the stream ended before the requested data was received"
+  }
+}
+
+/**
+ * The delimiter did not appear within `maxBytes` bytes.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DelimiterNotFound extends Data.TaggedError("DelimiterNotFound")<{
+  readonly maxBytes: number
+}> {
+  override get message() {
+    return `the delimiter was not found within ${this.maxBytes} bytes`
+  }
+}
+
+/**
+ * The operation is not available here (a platform without the native addon, TLS half-close…).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnsupportedError extends Data.TaggedError("UnsupportedError")<{
+  readonly operation: string
+  readonly why: string
+}> {
+  override get message() {
+    return `${this.operation} is not supported: ${this.why}`
+  }
+}
+
+/**
+ * An argument is invalid (a port out of range, `maxBytes < 1`, an empty host…). Reported
+ * before any I/O happens.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidArgumentError extends Data.TaggedError("InvalidArgumentError")<{
+  readonly argument: string
+  readonly why: string
+}> {
+  override get message() {
+    return `${this.argument} ${this.why}`
+  }
+}
+
+/**
+ * Any error of this family.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type NetError =
+  | EndOfStream
+  | ClosedResourceError
+  | BrokenResourceError
+  | BusyResourceError
+  | ConnectError
+  | ResolveError
+  | ListenError
+  | IncompleteRead
+  | DelimiterNotFound
+  | UnsupportedError
+  | InvalidArgumentError
+
+/**
+ * Formats `host:port`, bracketing IPv6 literals.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const formatHostPort = (host: string, port: number): string =>
+  host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`

@@ -1,0 +1,177 @@
+/**
+ * TCP client streams: `connectTcp`, with happy eyeballs of our own.
+ *
+ * @since 0.1.0
+ */
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Scope from "effect/Scope"
+import * as net from "node:net"
+import type { ByteStream, InetAddress } from "../ByteStream.js"
+import { makeTcpStream } from "../internal/tcpStream.js"
+import * as nodeTcp from "../internal/nodeTcp.js"
+import { checkPort, checkHost } from "../internal/validate.js"
+import {
+  type ConnectAttempt,
+  ConnectError,
+  type InvalidArgumentError,
+  type ResolveError
+} from "../NetError.js"
+
+/**
+ * A connected TCP stream. Its attributes give both ends' addresses and the family.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TcpStream extends ByteStream {
+  readonly attributes: {
+    readonly family: "IPv4" | "IPv6"
+    readonly localAddress: InetAddress
+    readonly remoteAddress: InetAddress
+    readonly [key: string]: unknown
+  }
+}
+
+/**
+ * Options of {@link connectTcp}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectTcpOptions {
+  /** The local address to bind to before connecting (an IP address or a name). */
+  readonly localHost?: string
+  /** The local port to bind to before connecting. */
+  readonly localPort?: number
+  /** How long an attempt runs before the next address is tried in parallel (default 250 ms). */
+  readonly happyEyeballsDelay?: Duration.DurationInput
+  /** TCP_NODELAY on the connected socket (default `true`). */
+  readonly noDelay?: boolean
+}
+
+/**
+ * Connects to `host:port`. An IP address is one attempt; a name is resolved and its addresses
+ * are tried with happy eyeballs (RFC 8305): the resolver's order with families interleaved, a
+ * new attempt every `happyEyeballsDelay` or as soon as the previous one fails, the first to
+ * connect wins and the others are closed. If every attempt fails, the `ConnectError` lists
+ * each address with its own error. A name that cannot be resolved fails with `ResolveError`.
+ *
+ * The stream is closed when the scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Socket } from "effect-sockets"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function* () {
+ *     const client = yield* Socket.connectTcp("localhost", 1234)
+ *     yield* client.send("Client\n")
+ *     const response = yield* client.receive()
+ *     console.log(new TextDecoder().decode(response))
+ *   })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const connectTcp = (
+  host: string,
+  port: number,
+  options: ConnectTcpOptions = {}
+): Effect.Effect<TcpStream, ConnectError | ResolveError | InvalidArgumentError, Scope.Scope> =>
+  Effect.gen(function* () {
+    yield* checkHost(host, "host")
+    yield* checkPort(port, "port", { allowZero: false })
+    if (options.localPort !== undefined) yield* checkPort(options.localPort, "localPort", { allowZero: true })
+    if (options.localHost !== undefined) yield* checkHost(options.localHost, "localHost")
+    const delay = Duration.decode(options.happyEyeballsDelay ?? "250 millis")
+
+    const local = options.localHost === undefined
+      ? undefined
+      : net.isIP(options.localHost) !== 0
+      ? { address: options.localHost, family: net.isIP(options.localHost) as 4 | 6 }
+      : (yield* nodeTcp.lookup(options.localHost))[0]!
+
+    let targets: Array<nodeTcp.ResolvedAddress>
+    if (net.isIP(host) !== 0) {
+      targets = [{ address: host, family: net.isIP(host) as 4 | 6 }]
+    } else {
+      targets = nodeTcp.interleave(yield* nodeTcp.lookup(host, local?.family ?? 0))
+    }
+
+    const scope = yield* Effect.scope
+    return yield* Effect.withSpan(
+      raceAttempts(targets, delay, scope, (target) =>
+        nodeTcp.connectAttempt({
+          host: target.address,
+          port,
+          localAddress: local?.address,
+          localPort: options.localPort,
+          noDelay: options.noDelay ?? true
+        })),
+      "effect-sockets.connectTcp",
+      { attributes: { host, port } }
+    ).pipe(
+      Effect.mapError((attempts) =>
+        new ConnectError({ host, port, reason: attempts[0]?.reason ?? "Unknown", attempts })
+      )
+    )
+  })
+
+/**
+ * Starts one attempt per target, staggered by `delay` (or at once when the previous attempt
+ * failed). The winner's stream is registered in `scope` before anyone can be interrupted, so no
+ * socket leaks whatever is interrupted when; losers are closed by the FiberSet.
+ */
+const raceAttempts = (
+  targets: ReadonlyArray<nodeTcp.ResolvedAddress>,
+  delay: Duration.Duration,
+  scope: Scope.Scope,
+  attempt: (target: nodeTcp.ResolvedAddress) => Effect.Effect<net.Socket, ConnectAttempt>
+): Effect.Effect<TcpStream, Array<ConnectAttempt>> =>
+  Effect.scoped(Effect.gen(function* () {
+    const fibers = yield* FiberSet.make()
+    const winner = yield* Deferred.make<TcpStream, Array<ConnectAttempt>>()
+    const failures: Array<ConnectAttempt | undefined> = targets.map(() => undefined)
+    let failed = 0
+
+    for (let i = 0; i < targets.length; i++) {
+      const settled = yield* Deferred.make<void>()
+      const onConnected = (socket: net.Socket) =>
+        Effect.gen(function* () {
+          const stream = makeTcpStream(socket)
+          if (yield* Deferred.succeed(winner, stream)) {
+            yield* Scope.addFinalizer(scope, stream.close)
+          } else {
+            yield* stream.close
+          }
+        })
+      const onFailed = (failure: ConnectAttempt) =>
+        Effect.suspend(() => {
+          failures[i] = failure
+          failed += 1
+          return failed === targets.length
+            ? Deferred.fail(winner, failures.filter((f): f is ConnectAttempt => f !== undefined))
+            : Effect.void
+        })
+      yield* FiberSet.run(
+        fibers,
+        Effect.uninterruptibleMask((restore) =>
+          restore(attempt(targets[i]!)).pipe(
+            Effect.matchEffect({ onSuccess: onConnected, onFailure: onFailed }),
+            Effect.ensuring(Deferred.succeed(settled, undefined))
+          )
+        )
+      )
+      if (i < targets.length - 1) {
+        yield* Effect.raceFirst(Deferred.await(settled), Effect.sleep(delay))
+        if (yield* Deferred.isDone(winner)) break
+      }
+    }
+    return yield* Deferred.await(winner)
+  }))

@@ -1,0 +1,19 @@
+/**
+ * Connected byte streams: TCP clients (and, as later transports land, UNIX and TLS).
+ *
+ * @since 0.1.0
+ */
+export {
+  /**
+   * @since 0.1.0
+   */
+  connectTcp,
+  /**
+   * @since 0.1.0
+   */
+  type ConnectTcpOptions,
+  /**
+   * @since 0.1.0
+   */
+  type TcpStream
+} from "./Tcp.js"

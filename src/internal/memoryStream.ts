@@ -1,0 +1,123 @@
+/** @internal */
+import * as Effect from "effect/Effect"
+import type {
+  Attributes,
+  ByteReceiveStream,
+  ByteSendStream,
+  ByteStream,
+  MemoryOptions,
+  ReceiveError,
+  SendError
+} from "../ByteStream.js"
+import {
+  BrokenResourceError,
+  BusyResourceError,
+  ClosedResourceError,
+  EndOfStream,
+  InvalidArgumentError
+} from "../NetError.js"
+import { checkMaxBytes, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes } from "./byteStream.js"
+import { Signal } from "./signal.js"
+
+const receiverGone = new Error("the receiving end of the in-memory stream is closed")
+
+/** @internal */
+export const makePipe = (
+  options?: MemoryOptions
+): Effect.Effect<readonly [ByteSendStream, ByteReceiveStream], InvalidArgumentError> =>
+  Effect.suspend(() => {
+    const capacity = options?.bufferSize ?? 16
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
+      return Effect.fail(new InvalidArgumentError({ argument: "bufferSize", why: "must be a positive integer" }))
+    }
+    const chunks: Array<Uint8Array> = []
+    let sendClosed = false
+    let receiveClosed = false
+    let sending = false
+    let receiving = false
+    const dataReady = new Signal()
+    const spaceReady = new Signal()
+
+    const send = (data: Uint8Array | string): Effect.Effect<void, SendError> =>
+      Effect.suspend(() => {
+        if (sendClosed) return Effect.fail(new ClosedResourceError({ operation: "send" }))
+        if (receiveClosed) {
+          return Effect.fail(new BrokenResourceError({ reason: "BrokenPipe", operation: "send", cause: receiverGone }))
+        }
+        if (chunks.length < capacity) {
+          const bytes = toBytes(data)
+          if (bytes.length > 0) chunks.push(bytes)
+          dataReady.wake()
+          return Effect.void
+        }
+        if (sending) return Effect.fail(new BusyResourceError({ operation: "writing to" }))
+        sending = true
+        return spaceReady.wait.pipe(
+          Effect.ensuring(Effect.sync(() => (sending = false))),
+          Effect.zipRight(send(data))
+        )
+      })
+
+    const receive = (maxBytes = DEFAULT_MAX_BYTES): Effect.Effect<Uint8Array, ReceiveError> =>
+      Effect.suspend(() => {
+        if (receiveClosed) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
+        const invalid = checkMaxBytes(maxBytes)
+        if (invalid) return Effect.fail(invalid)
+        if (chunks.length > 0) {
+          return Effect.sync(() => {
+            const head = chunks[0]!
+            spaceReady.wake()
+            if (head.length <= maxBytes) return chunks.shift()!
+            chunks[0] = head.subarray(maxBytes)
+            return head.subarray(0, maxBytes)
+          })
+        }
+        if (sendClosed) return Effect.fail(new EndOfStream())
+        if (receiving) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
+        receiving = true
+        return dataReady.wait.pipe(
+          Effect.ensuring(Effect.sync(() => (receiving = false))),
+          Effect.zipRight(receive(maxBytes))
+        )
+      })
+
+    const sender: ByteSendStream = {
+      send,
+      close: Effect.sync(() => {
+        sendClosed = true
+        dataReady.wake()
+        spaceReady.wake()
+      })
+    }
+    const receiver: ByteReceiveStream = {
+      receive,
+      close: Effect.sync(() => {
+        receiveClosed = true
+        chunks.length = 0
+        dataReady.wake()
+        spaceReady.wake()
+      })
+    }
+    return Effect.succeed([sender, receiver] as const)
+  })
+
+/** @internal */
+export const staple = (
+  sendStream: ByteSendStream,
+  receiveStream: ByteReceiveStream & { readonly attributes?: Attributes }
+): ByteStream =>
+  makeByteStream({
+    receive: receiveStream.receive,
+    send: sendStream.send,
+    sendEof: sendStream.close,
+    close: Effect.zipRight(sendStream.close, receiveStream.close),
+    attributes: receiveStream.attributes ?? {}
+  })
+
+/** @internal */
+export const makePair = (
+  options?: MemoryOptions
+): Effect.Effect<readonly [ByteStream, ByteStream], InvalidArgumentError> =>
+  Effect.zipWith(makePipe(options), makePipe(options), ([aSend, bReceive], [bSend, aReceive]) =>
+    [staple(aSend, aReceive), staple(bSend, bReceive)] as const
+  )

@@ -1,0 +1,174 @@
+/**
+ * @internal
+ * A pull-mode ByteStream over a connected `net.Socket` (TCP, UNIX or TLS).
+ *
+ * The socket is kept in paused mode: Node reads from the kernel only until its readable
+ * buffer reaches the high-water mark, so a fast peer cannot grow our memory while nobody
+ * receives. `receive` completes synchronously when data is already buffered and otherwise parks
+ * the fiber on a `Signal`; the bytes are taken from the socket only in the final synchronous step,
+ * so an interrupted receive never consumes anything.
+ */
+import * as Effect from "effect/Effect"
+import type * as net from "node:net"
+import type { Attributes, ByteStream, ReceiveError, SendEofError, SendError } from "../ByteStream.js"
+import {
+  BrokenResourceError,
+  BusyResourceError,
+  ClosedResourceError,
+  EndOfStream,
+  reasonOf
+} from "../NetError.js"
+import { checkMaxBytes, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes } from "./byteStream.js"
+import { Signal } from "./signal.js"
+
+const closedBeforeEnd = new Error("the socket was closed before the peer ended the stream")
+
+/** @internal */
+export class NodeStream {
+  /** this side called close */
+  private closed = false
+  /** this side called sendEof */
+  private eofSent = false
+  /** the peer's FIN was reached (every byte before it has been buffered) */
+  private eof = false
+  /** Node emitted 'close': the file descriptor is released */
+  private released = false
+  private failure: BrokenResourceError | undefined = undefined
+  private reading = false
+  private writing = false
+  private readonly readable = new Signal()
+  private readonly releasedSignal: Array<() => void> = []
+  private sendWaiter: ((error: Error | null | undefined) => void) | undefined = undefined
+
+  constructor(readonly socket: net.Socket) {
+    socket.on("readable", () => this.readable.wake())
+    socket.on("end", () => {
+      this.eof = true
+      this.readable.wake()
+    })
+    socket.on("error", (error) => {
+      this.failure ??= new BrokenResourceError({ reason: reasonOf(error), operation: "receive", cause: error })
+      this.readable.wake()
+    })
+    socket.on("close", () => {
+      this.released = true
+      this.readable.wake()
+      for (const resume of this.releasedSignal.splice(0)) resume()
+    })
+  }
+
+  readonly receive = (maxBytes: number = DEFAULT_MAX_BYTES): Effect.Effect<Uint8Array, ReceiveError> =>
+    Effect.suspend(() => {
+      if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
+      const invalid = checkMaxBytes(maxBytes)
+      if (invalid) return Effect.fail(invalid)
+      if (this.failure) return Effect.fail(this.failure)
+      if (this.socket.readableLength > 0) return Effect.sync(() => this.take(maxBytes))
+      if (this.eof) return Effect.fail(new EndOfStream())
+      if (this.released) {
+        return Effect.fail(
+          new BrokenResourceError({ reason: "ConnectionReset", operation: "receive", cause: closedBeforeEnd })
+        )
+      }
+      if (this.reading) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
+      this.reading = true
+      // Starts a read if Node is idle, and makes Node emit 'end' when the FIN is already buffered.
+      this.socket.read(0)
+      return this.readable.wait.pipe(
+        Effect.ensuring(Effect.sync(() => (this.reading = false))),
+        Effect.zipRight(this.receive(maxBytes))
+      )
+    })
+
+  private take(maxBytes: number): Uint8Array {
+    const available = this.socket.readableLength
+    const chunk: Buffer | null = this.socket.read(available <= maxBytes ? available : maxBytes)
+    return chunk ?? new Uint8Array(0)
+  }
+
+  readonly send = (data: Uint8Array | string): Effect.Effect<void, SendError> =>
+    Effect.suspend(() => {
+      if (this.closed || this.eofSent) return Effect.fail(new ClosedResourceError({ operation: "send" }))
+      if (this.failure) return Effect.fail(this.brokenSend(this.failure.cause))
+      if (this.writing) return Effect.fail(new BusyResourceError({ operation: "writing to" }))
+      const bytes = toBytes(data)
+      if (bytes.length === 0) return Effect.void
+      if (this.socket.destroyed) return Effect.fail(this.brokenSend(closedBeforeEnd))
+      let finished = false
+      let outcome: Error | null | undefined
+      this.socket.write(bytes, (error) => {
+        finished = true
+        outcome = error
+        this.sendWaiter?.(error)
+      })
+      // Written straight through to the kernel: nothing is left in Node's buffer.
+      if (this.socket.writableLength === 0 && !this.socket.destroyed) return Effect.void
+      this.writing = true
+      return Effect.async<void, SendError>((resume) => {
+        this.sendWaiter = (error) => {
+          this.sendWaiter = undefined
+          this.writing = false
+          resume(error ? Effect.fail(this.writeFailure(error)) : Effect.void)
+        }
+        if (finished) this.sendWaiter(outcome)
+        return Effect.sync(() => {
+          this.sendWaiter = undefined
+          this.writing = false
+        })
+      })
+    })
+
+  private brokenSend(cause: unknown): BrokenResourceError {
+    return new BrokenResourceError({ reason: reasonOf(cause), operation: "send", cause })
+  }
+
+  private writeFailure(error: Error): ClosedResourceError | BrokenResourceError {
+    if (this.closed) return new ClosedResourceError({ operation: "send" })
+    const code = (error as { code?: string }).code
+    // Node reports a write on a socket it destroyed after an error with its own code; the
+    // operating system's error is the one the socket failed with.
+    if (code === "ERR_STREAM_DESTROYED" && this.failure) return this.brokenSend(this.failure.cause)
+    return this.brokenSend(error)
+  }
+
+  readonly sendEof: Effect.Effect<void, SendEofError> = Effect.suspend((): Effect.Effect<void, SendEofError> => {
+    if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "sendEof" }))
+    if (this.eofSent) return Effect.void
+    if (this.failure) return Effect.fail(this.brokenSend(this.failure.cause))
+    this.eofSent = true
+    // Node queues the FIN behind any data still being written.
+    this.socket.end()
+    return Effect.void
+  })
+
+  readonly close: Effect.Effect<void> = Effect.suspend(() => {
+    if (!this.closed) {
+      this.closed = true
+      this.socket.destroy()
+      this.readable.wake()
+      this.sendWaiter?.(new Error("closed"))
+    }
+    if (this.released) return Effect.void
+    return Effect.async<void>((resume) => {
+      this.releasedSignal.push(() => resume(Effect.void))
+    })
+  })
+}
+
+/**
+ * @internal
+ * Adopts a connected socket. The returned stream owns it.
+ */
+export const make = <A extends Attributes>(
+  socket: net.Socket,
+  attributes: A
+): ByteStream & { readonly attributes: A } => {
+  const core = new NodeStream(socket)
+  return makeByteStream({
+    receive: core.receive,
+    send: core.send,
+    sendEof: core.sendEof,
+    close: core.close,
+    attributes
+  })
+}

@@ -1,0 +1,77 @@
+/**
+ * @internal
+ * `serve`: accept connections forever, each handled on its own fiber in a FiberSet, scoped to
+ * its handler. Policy (logging, failure mode, back-off, connection limit, draining) lives here
+ * once for every listener.
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Metric from "effect/Metric"
+import type * as Scope from "effect/Scope"
+import type { ByteStream } from "../ByteStream.js"
+import type { Listener, ServeError, ServeOptions } from "../Listener/index.js"
+
+const connectionsAccepted = Metric.counter("effect_sockets_connections_accepted", {
+  description: "connections accepted by serve"
+})
+const handlerFailures = Metric.counter("effect_sockets_handler_failures", {
+  description: "connection handlers that ended with a failure or a defect"
+})
+
+const ACCEPT_BACKOFF = Duration.millis(100)
+
+/** @internal */
+export const serve = <A extends ByteStream, E, R>(
+  listener: Listener<A>,
+  handler: (stream: A) => Effect.Effect<unknown, E, R | Scope.Scope>,
+  options: ServeOptions = {}
+): Effect.Effect<never, ServeError<E>, Exclude<R, Scope.Scope>> =>
+  Effect.scoped(Effect.gen(function* () {
+    const fibers = yield* FiberSet.make<unknown, E>()
+    if (options.drainTimeout !== undefined) {
+      // Runs before the FiberSet interrupts what is left: handlers get drainTimeout to finish.
+      const drainTimeout = Duration.decode(options.drainTimeout)
+      yield* Effect.addFinalizer(() => FiberSet.awaitEmpty(fibers).pipe(Effect.timeoutOption(drainTimeout)))
+    }
+    const permits = options.maxConnections === undefined ? undefined : yield* Effect.makeSemaphore(options.maxConnections)
+    const failFast = options.onHandlerError === "fail"
+
+    const handle = (stream: A): Effect.Effect<void, E, Exclude<R, Scope.Scope>> => {
+      const run = Effect.scoped(handler(stream)).pipe(Effect.ensuring(stream.close))
+      const guarded = failFast ? run : run.pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(
+            Metric.increment(handlerFailures),
+            Effect.logError("effect-sockets: connection handler failed", cause).pipe(
+              Effect.annotateLogs("remoteAddress", stream.attributes.remoteAddress)
+            )
+          )
+        )
+      )
+      return Effect.asVoid(permits ? Effect.ensuring(guarded, permits.release(1)) : guarded)
+    }
+
+    const acceptNext = Effect.uninterruptibleMask((restore) =>
+      Effect.zipRight(
+        permits ? restore(permits.take(1)) : Effect.void,
+        restore(listener.acceptUnscoped).pipe(
+          Effect.tapError(() => permits ? permits.release(1) : Effect.void),
+          // The stream passes to its handler's fiber before anything can interrupt us.
+          Effect.flatMap((stream) =>
+            Effect.zipRight(Metric.increment(connectionsAccepted), FiberSet.run(fibers, Effect.interruptible(handle(stream))))
+          )
+        )
+      )
+    ).pipe(
+      // EMFILE/ENFILE and other accept failures: back off instead of spinning, then go on.
+      Effect.catchTag("ListenError", (error) =>
+        (error.reason === "TooManyOpenFiles"
+          ? Effect.logWarning("effect-sockets: out of file descriptors, accepting again shortly", error)
+          : Effect.logError("effect-sockets: accept failed", error)).pipe(Effect.zipRight(Effect.sleep(ACCEPT_BACKOFF))))
+    )
+
+    const acceptLoop = Effect.forever(acceptNext)
+    return yield* (failFast ? Effect.raceFirst(acceptLoop, Effect.zipRight(FiberSet.join(fibers), Effect.never)) : acceptLoop)
+  }))
