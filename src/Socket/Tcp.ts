@@ -17,7 +17,7 @@ import {
   type ConnectAttempt,
   ConnectError,
   type InvalidArgumentError,
-  type ResolveError
+  ResolveError
 } from "../NetError.js"
 
 /**
@@ -50,6 +50,11 @@ export interface ConnectTcpOptions {
   readonly happyEyeballsDelay?: Duration.DurationInput
   /** TCP_NODELAY on the connected socket (default `true`). */
   readonly noDelay?: boolean
+  /**
+   * Resolves a host name to IP addresses, in preference order (default: the system resolver,
+   * `getaddrinfo`). For service discovery, or to make happy eyeballs deterministic in tests.
+   */
+  readonly resolver?: (host: string) => Effect.Effect<ReadonlyArray<string>, ResolveError>
 }
 
 /**
@@ -101,7 +106,12 @@ export const connectTcp = (
     if (net.isIP(host) !== 0) {
       targets = [{ address: host, family: net.isIP(host) as 4 | 6 }]
     } else {
-      targets = nodeTcp.interleave(yield* nodeTcp.lookup(host, local?.family ?? 0))
+      const resolved = options.resolver
+        ? (yield* options.resolver(host)).map((address) => ({ address, family: net.isIPv6(address) ? 6 as const : 4 as const }))
+        : yield* nodeTcp.lookup(host, local?.family ?? 0)
+      const usable = local ? resolved.filter((r) => r.family === local.family) : resolved
+      if (usable.length === 0) return yield* Effect.fail(new ResolveError({ host, reason: "NoAddress" }))
+      targets = nodeTcp.interleave(usable)
     }
 
     const scope = yield* Effect.scope
