@@ -1,0 +1,46 @@
+/**
+ * The showcase: runs each example server in-process on a free loopback port, runs the matching
+ * client against it, and prints what happened.
+ *
+ *   npm run showcase
+ */
+import { Console, Deferred, Effect } from "effect"
+import { Socket } from "../src/index.js"
+import { run } from "./lib/cli.js"
+import { tcpClient } from "./tcp-client.js"
+import { tcpServer } from "./tcp-server.js"
+
+/** Starts a server example in this scope, waits for its `listening on` line, and returns it. */
+const startServer = <E>(server: (announce: (line: string) => Effect.Effect<void>) => Effect.Effect<never, E>) =>
+  Effect.gen(function* () {
+    const listening = yield* Deferred.make<string>()
+    yield* Effect.forkScoped(server((line) => Deferred.succeed(listening, line).pipe(Effect.asVoid)))
+    return yield* Deferred.await(listening)
+  })
+
+const portOf = (line: string): number => Number(line.slice(line.lastIndexOf(":") + 1))
+
+const tcpDemo = Effect.scoped(Effect.gen(function* () {
+  yield* Console.log("== TCP: examples/tcp-server.ts and examples/tcp-client.ts")
+  const line = yield* startServer((announce) => tcpServer({ host: "127.0.0.1", port: 0, announce }))
+  yield* Console.log(`server: ${line}`)
+  const reply = yield* tcpClient({ host: "127.0.0.1", port: portOf(line) })
+  yield* Console.log(`client sent "Client\\n", got ${JSON.stringify(reply)}`)
+
+  // Three clients at once: each is served on its own fiber.
+  const replies = yield* Effect.forEach([1, 2, 3], () => tcpClient({ host: "127.0.0.1", port: portOf(line) }), {
+    concurrency: "unbounded"
+  })
+  yield* Console.log(`3 concurrent clients served: ${replies.every((r) => r === "Hello, Client\n\n")}`)
+
+  // A typed failure: nothing listens on the port once the server is gone.
+  const closed = yield* Effect.flip(Socket.connectTcp("127.0.0.1", 1))
+  yield* Console.log(`connect to a closed port fails with ${closed._tag}: ${closed.message}`)
+}))
+
+const showcase = Effect.gen(function* () {
+  yield* tcpDemo
+  yield* Console.log("showcase finished")
+})
+
+run(showcase)
