@@ -41,6 +41,11 @@ export class NodeStream {
   private sendWaiter: ((error: Error | null | undefined) => void) | undefined = undefined
 
   constructor(readonly socket: net.Socket) {
+    // An accepted socket may have failed or closed while it waited to be accepted.
+    if (socket.errored) {
+      this.failure = new BrokenResourceError({ reason: reasonOf(socket.errored), operation: "receive", cause: socket.errored })
+    }
+    if (socket.closed) this.released = true
     socket.on("readable", () => this.readable.wake())
     socket.on("end", () => {
       this.eof = true
