@@ -232,7 +232,10 @@ export const toBytes: (data: Uint8Array | string) => Uint8Array = internal.toByt
 export interface BufferedByteStream extends ByteStream {
   /** The bytes received from the transport but not yet returned. */
   readonly buffer: Uint8Array
-  /** Puts `data` in front of everything not yet received. */
+  /**
+   * Appends `data` to the read buffer: it comes after bytes already buffered and before anything
+   * still to come from the transport.
+   */
   readonly feedData: (data: Uint8Array | string) => Effect.Effect<void>
   /** Exactly `n` bytes; fails with `IncompleteRead` if the stream ends first. */
   readonly receiveExactly: (
