@@ -112,7 +112,8 @@ export class ClosedResourceError extends Data.TaggedError("ClosedResourceError")
  * @category errors
  */
 export class BrokenResourceError extends Data.TaggedError("BrokenResourceError")<{
-  readonly reason: SystemErrorReason | "InvalidData"
+  /** `"UnexpectedEof"`: a TLS peer closed the transport without close_notify (a possible truncation). */
+  readonly reason: SystemErrorReason | "InvalidData" | "UnexpectedEof"
   readonly operation: string
   readonly cause: unknown
 }> {
@@ -253,6 +254,34 @@ export class UnsupportedError extends Data.TaggedError("UnsupportedError")<{
 }
 
 /**
+ * Why a TLS handshake failed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TlsErrorReason = "CertificateVerify" | "HostnameMismatch" | "HandshakeTimeout" | "Protocol"
+
+/**
+ * A TLS handshake failed: the peer's certificate could not be verified, it does not match the
+ * host name, the handshake took too long, or the peers could not agree. `code` is the OpenSSL
+ * (or Node) code, e.g. `"DEPTH_ZERO_SELF_SIGNED_CERT"`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TlsError extends Data.TaggedError("TlsError")<{
+  readonly reason: TlsErrorReason
+  readonly code: string | undefined
+  readonly cause?: unknown
+}> {
+  override get message() {
+    return `TLS handshake failed: ${this.reason}${this.code ? ` (${this.code})` : ""}${
+      this.cause === undefined ? "" : `: ${describe(this.cause)}`
+    }`
+  }
+}
+
+/**
  * An argument is invalid (a port out of range, `maxBytes < 1`, an empty host…). Reported
  * before any I/O happens.
  *
@@ -286,6 +315,7 @@ export type NetError =
   | DelimiterNotFound
   | UnsupportedError
   | InvalidArgumentError
+  | TlsError
 
 /**
  * Formats `host:port`, bracketing IPv6 literals.

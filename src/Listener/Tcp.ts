@@ -21,6 +21,8 @@ import {
   UnsupportedError
 } from "../NetError.js"
 import type { TcpStream } from "../Socket/Tcp.js"
+import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
+import { withTls } from "../internal/tlsListener.js"
 import type { Listener as ListenerService } from "./index.js"
 
 /**
@@ -40,6 +42,8 @@ export interface TcpListenerOptions {
   readonly backlog?: number
   /** SO_REUSEPORT, so several listeners can share the port (needs Node 22.12+). */
   readonly reusePort?: boolean
+  /** Serve TLS: certificate, key and the rest (see `withTls`). */
+  readonly tls?: TlsOptions
 }
 
 /** How many times a port-0 bind over several addresses is retried when a later address collides. */
@@ -128,10 +132,19 @@ const inetAddress = (server: net.Server): InetAddress => {
  * @since 0.1.0
  * @category constructors
  */
-export const createTcpListener = (
-  options: TcpListenerOptions = {}
-): Effect.Effect<
-  ListenerService<TcpStream>,
+export const createTcpListener: {
+  (options: TcpListenerOptions & { readonly tls: TlsOptions }): Effect.Effect<
+    ListenerService<TlsStream>,
+    ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
+    Scope.Scope
+  >
+  (options?: TcpListenerOptions): Effect.Effect<
+    ListenerService<TcpStream>,
+    ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
+    Scope.Scope
+  >
+} = (options: TcpListenerOptions = {}): Effect.Effect<
+  ListenerService<any>,
   ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
   Scope.Scope
 > =>
@@ -167,7 +180,7 @@ export const createTcpListener = (
       wrap: makeTcpStream
     })
     yield* Effect.addFinalizer(() => listener.close)
-    return listener
+    return options.tls ? withTls(listener, options.tls) : listener
   })
 
 /**
@@ -179,4 +192,4 @@ export const createTcpListener = (
 export const layerTcp = (
   options: TcpListenerOptions = {}
 ): Layer.Layer<ListenerService, ListenError | ResolveError | InvalidArgumentError | UnsupportedError> =>
-  Layer.scoped(internal.tag, createTcpListener(options))
+  Layer.scoped(internal.tag, createTcpListener(options) as Effect.Effect<ListenerService, ListenError | ResolveError | InvalidArgumentError | UnsupportedError, Scope.Scope>)

@@ -10,7 +10,15 @@ import type * as Duration from "effect/Duration"
 import type * as Scope from "effect/Scope"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import * as internal from "../internal/listener.js"
-import type { BusyResourceError, ClosedResourceError, ListenError } from "../NetError.js"
+import * as internalTls from "../internal/tlsListener.js"
+import type {
+  BrokenResourceError,
+  BusyResourceError,
+  ClosedResourceError,
+  ListenError,
+  TlsError
+} from "../NetError.js"
+import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 
 /**
  * @since 0.1.0
@@ -25,13 +33,14 @@ export const TypeId: typeof internal.TypeId = internal.TypeId
 export type TypeId = typeof TypeId
 
 /**
- * The failures of `accept`: the listener was closed, another fiber is accepting, or the
- * operating system refused to accept (`ListenError`, e.g. reason `"TooManyOpenFiles"`).
+ * The failures of `accept`: the listener was closed, another fiber is accepting, the
+ * operating system refused to accept (`ListenError`, e.g. reason `"TooManyOpenFiles"`), or (TLS
+ * listeners) the connection's handshake failed.
  *
  * @since 0.1.0
  * @category models
  */
-export type AcceptError = ClosedResourceError | BusyResourceError | ListenError
+export type AcceptError = ClosedResourceError | BusyResourceError | ListenError | TlsError | BrokenResourceError
 
 /**
  * The failures of `serve`: the listener was closed (or is being accepted on elsewhere), or a
@@ -124,6 +133,17 @@ export const serve = <E, R>(
   options?: ServeOptions
 ): Effect.Effect<never, ServeError<E>, Listener | Exclude<R, Scope.Scope>> =>
   Effect.flatMap(Listener, (listener) => listener.serve(handler, options))
+
+/**
+ * A TLS listener over any listener: every accepted connection runs the server side of a TLS
+ * handshake (in its own fiber under `serve`, within `handshakeTimeout`, default 30 s) before the
+ * handler sees it. A failed handshake is logged once at warning level and never stops `serve`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const withTls: <A extends ByteStream>(listener: Listener<A>, options: TlsOptions) => Listener<TlsStream> =
+  internalTls.withTls
 
 export {
   /**

@@ -13,7 +13,10 @@ import type { ByteStream, InetAddress } from "../ByteStream.js"
 import { makeTcpStream } from "../internal/tcpStream.js"
 import * as nodeTcp from "../internal/nodeTcp.js"
 import { checkPort, checkHost } from "../internal/validate.js"
+import { type TlsOptions, type TlsStream, wrapTls } from "./Tls.js"
 import {
+  type BrokenResourceError,
+  type TlsError,
   type ConnectAttempt,
   ConnectError,
   type InvalidArgumentError,
@@ -55,7 +58,27 @@ export interface ConnectTcpOptions {
    * `getaddrinfo`). For service discovery, or to make happy eyeballs deterministic in tests.
    */
   readonly resolver?: (host: string) => Effect.Effect<ReadonlyArray<string>, ResolveError>
+  /**
+   * Run a TLS handshake once connected: `true` (system CAs) or TLS options. TLS is also used
+   * whenever `tlsHostname` is given. Certificates are verified by default.
+   */
+  readonly tls?: boolean | TlsOptions
+  /** The name to verify the server's certificate against and to send as SNI (default: `host`). */
+  readonly tlsHostname?: string
+  /** See `TlsOptions.standardCompatible` (default true). */
+  readonly tlsStandardCompatible?: boolean
 }
+
+/**
+ * Options of {@link connectTcp} that ask for TLS.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ConnectTlsOptions = ConnectTcpOptions & (
+  | { readonly tls: true | TlsOptions }
+  | { readonly tlsHostname: string }
+)
 
 /**
  * Connects to `host:port`. An IP address is one attempt; a name is resolved and its addresses
@@ -84,11 +107,27 @@ export interface ConnectTcpOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const connectTcp = (
+export const connectTcp: {
+  (host: string, port: number, options: ConnectTlsOptions): Effect.Effect<
+    TlsStream & TcpStream,
+    ConnectError | ResolveError | InvalidArgumentError | TlsError | BrokenResourceError,
+    Scope.Scope
+  >
+  (host: string, port: number, options?: ConnectTcpOptions): Effect.Effect<
+    TcpStream,
+    ConnectError | ResolveError | InvalidArgumentError | TlsError | BrokenResourceError,
+    Scope.Scope
+  >
+} = (
   host: string,
   port: number,
   options: ConnectTcpOptions = {}
-): Effect.Effect<TcpStream, ConnectError | ResolveError | InvalidArgumentError, Scope.Scope> =>
+): Effect.Effect<
+  // The TLS overload's stream is a TlsStream whose attributes include the TCP ones.
+  any,
+  ConnectError | ResolveError | InvalidArgumentError | TlsError | BrokenResourceError,
+  Scope.Scope
+> =>
   Effect.gen(function* () {
     yield* checkHost(host, "host")
     yield* checkPort(port, "port", { allowZero: false })
@@ -115,7 +154,7 @@ export const connectTcp = (
     }
 
     const scope = yield* Effect.scope
-    return yield* Effect.withSpan(
+    const stream = yield* Effect.withSpan(
       raceAttempts(targets, delay, scope, (target) =>
         nodeTcp.connectAttempt({
           host: target.address,
@@ -131,6 +170,14 @@ export const connectTcp = (
         new ConnectError({ host, port, reason: attempts[0]?.reason ?? "Unknown", attempts })
       )
     )
+    const tls = options.tls === true ? {} : options.tls === false ? undefined : options.tls
+    if (tls === undefined && options.tlsHostname === undefined) return stream
+    const tlsStream = yield* wrapTls(stream, {
+      ...tls,
+      hostname: options.tlsHostname ?? tls?.hostname ?? host,
+      ...(options.tlsStandardCompatible !== undefined ? { standardCompatible: options.tlsStandardCompatible } : {})
+    })
+    return tlsStream as TlsStream & TcpStream
   })
 
 /**

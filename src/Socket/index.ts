@@ -15,5 +15,28 @@ export {
   /**
    * @since 0.1.0
    */
+  type ConnectTlsOptions,
+  /**
+   * @since 0.1.0
+   */
   type TcpStream
 } from "./Tcp.js"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  type TlsAttributes,
+  /**
+   * @since 0.1.0
+   */
+  type TlsOptions,
+  /**
+   * @since 0.1.0
+   */
+  type TlsStream,
+  /**
+   * @since 0.1.0
+   */
+  wrapTls
+} from "./Tls.js"

@@ -66,10 +66,15 @@ export const serve = <A extends ByteStream, E, R>(
       )
     ).pipe(
       // EMFILE/ENFILE and other accept failures: back off instead of spinning, then go on.
-      Effect.catchTag("ListenError", (error) =>
-        (error.reason === "TooManyOpenFiles"
-          ? Effect.logWarning("effect-sockets: out of file descriptors, accepting again shortly", error)
-          : Effect.logError("effect-sockets: accept failed", error)).pipe(Effect.zipRight(Effect.sleep(ACCEPT_BACKOFF))))
+      Effect.catchTags({
+        ListenError: (error) =>
+          (error.reason === "TooManyOpenFiles"
+            ? Effect.logWarning("effect-sockets: out of file descriptors, accepting again shortly", error)
+            : Effect.logError("effect-sockets: accept failed", error)).pipe(Effect.zipRight(Effect.sleep(ACCEPT_BACKOFF))),
+        // Only listeners that do more than accept (TLS via accept) fail per connection: go on.
+        TlsError: (error) => Effect.logWarning("effect-sockets: connection failed while accepting", error),
+        BrokenResourceError: (error) => Effect.logWarning("effect-sockets: connection failed while accepting", error)
+      })
     )
 
     const acceptLoop = Effect.forever(acceptNext)

@@ -1,0 +1,181 @@
+/**
+ * @internal
+ * The TLS handshake over a TransportDuplex, the TLS stream's receive/close policy (ragged EOF,
+ * close_notify on close) and its attributes.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as net from "node:net"
+import * as tls from "node:tls"
+import type { ByteStream, ReceiveError } from "../ByteStream.js"
+import { BrokenResourceError, codeOf, reasonOf, TlsError, UnsupportedError } from "../NetError.js"
+import type { TlsAttributes, TlsOptions, TlsStream } from "../Socket/Tls.js"
+import { make as makeByteStream } from "./byteStream.js"
+import { NodeStream } from "./nodeStream.js"
+import { TransportDuplex, TransportError } from "./tlsTransport.js"
+
+const verifyCodes = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "INVALID_CA",
+  "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+  "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
+  "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
+  "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE"
+])
+
+/** @internal Maps a handshake failure: transport failures stay BrokenResourceError. */
+export const handshakeFailure = (cause: unknown): TlsError | BrokenResourceError => {
+  if (cause instanceof TransportError && cause.cause._tag === "BrokenResourceError") {
+    return cause.cause as BrokenResourceError
+  }
+  const code = codeOf(cause)
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return new TlsError({ reason: "HostnameMismatch", code, cause })
+  if (code !== undefined && verifyCodes.has(code)) return new TlsError({ reason: "CertificateVerify", code, cause })
+  if (code !== undefined && (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"))) {
+    return new TlsError({ reason: "Protocol", code, cause })
+  }
+  return new BrokenResourceError({ reason: code === undefined ? "ConnectionReset" : reasonOf(cause), operation: "TLS handshake", cause })
+}
+
+const contextOptions = (options: TlsOptions): tls.SecureContextOptions => ({
+  ...(options.ca !== undefined ? { ca: options.ca as tls.SecureContextOptions["ca"] } : {}),
+  ...(options.cert !== undefined ? { cert: options.cert as tls.SecureContextOptions["cert"] } : {}),
+  ...(options.key !== undefined ? { key: options.key as tls.SecureContextOptions["key"] } : {}),
+  ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+  ...(options.minVersion !== undefined ? { minVersion: options.minVersion } : {}),
+  ...(options.maxVersion !== undefined ? { maxVersion: options.maxVersion } : {})
+})
+
+const startTls = (duplex: TransportDuplex, options: TlsOptions): tls.TLSSocket => {
+  const secureContext = options.secureContext ?? tls.createSecureContext(contextOptions(options))
+  const alpn = options.alpnProtocols ? { ALPNProtocols: [...options.alpnProtocols] } : {}
+  if (options.serverSide) {
+    return new tls.TLSSocket(duplex, {
+      isServer: true,
+      secureContext,
+      requestCert: options.requestCert ?? false,
+      rejectUnauthorized: options.rejectUnauthorized ?? true,
+      ...alpn
+    })
+  }
+  const hostname = options.hostname ?? "localhost"
+  return tls.connect({
+    socket: duplex,
+    secureContext,
+    // SNI carries names only; an IP address is still verified against the certificate's IP SANs.
+    ...(net.isIP(hostname) === 0 ? { servername: hostname } : {}),
+    host: hostname,
+    rejectUnauthorized: options.rejectUnauthorized ?? true,
+    ...alpn
+  })
+}
+
+/** @internal The handshake; interrupting it (or a timeout) closes the TLS socket and the transport. */
+export const handshake = (
+  inner: ByteStream,
+  options: TlsOptions
+): Effect.Effect<TlsStream, TlsError | BrokenResourceError> => {
+  const timeout = options.handshakeTimeout === undefined ? undefined : Duration.decode(options.handshakeTimeout)
+  const run = Effect.async<TlsStream, TlsError | BrokenResourceError>((resume) => {
+    const duplex = new TransportDuplex(inner)
+    let socket: tls.TLSSocket
+    try {
+      socket = startTls(duplex, options)
+    } catch (cause) {
+      duplex.destroy()
+      return resume(Effect.fail(new TlsError({ reason: "Protocol", code: codeOf(cause), cause })))
+    }
+    duplex.tlsSocket = socket
+    const onError = (cause: Error) => {
+      socket.destroy()
+      resume(Effect.fail(handshakeFailure(cause)))
+    }
+    socket.once("error", onError)
+    socket.once(options.serverSide ? "secure" : "secureConnect", () => {
+      socket.off("error", onError)
+      resume(Effect.succeed(makeTlsStream(socket, duplex, inner, options)))
+    })
+    return Effect.sync(() => socket.destroy())
+  })
+  if (timeout === undefined) return run
+  return Effect.timeoutFail(run, {
+    duration: timeout,
+    onTimeout: () => new TlsError({ reason: "HandshakeTimeout", code: undefined })
+  })
+}
+
+const attributesOf = (socket: tls.TLSSocket, inner: ByteStream, options: TlsOptions): TlsAttributes => {
+  const peer = socket.getPeerCertificate()
+  const cipher = socket.getCipher()
+  return {
+    ...inner.attributes,
+    serverSide: options.serverSide ?? false,
+    standardCompatible: options.standardCompatible ?? true,
+    alpnProtocol: typeof socket.alpnProtocol === "string" ? socket.alpnProtocol : null,
+    tlsVersion: socket.getProtocol(),
+    cipher: cipher ? { name: cipher.name, standardName: cipher.standardName, version: cipher.version } : null,
+    peerCertificate: peer && Object.keys(peer).length > 0
+      ? {
+        subject: { ...peer.subject },
+        issuer: { ...peer.issuer },
+        subjectAltName: peer.subjectaltname ?? null,
+        validFrom: peer.valid_from,
+        validTo: peer.valid_to,
+        fingerprint256: peer.fingerprint256
+      }
+      : null
+  }
+}
+
+/** How long `close` waits for close_notify to be handed to the transport. */
+const CLOSE_NOTIFY_GRACE = Duration.seconds(1)
+
+const makeTlsStream = (
+  socket: tls.TLSSocket,
+  duplex: TransportDuplex,
+  inner: ByteStream,
+  options: TlsOptions
+): TlsStream => {
+  const core = new NodeStream(socket)
+  const standardCompatible = options.standardCompatible ?? true
+  const ragged = new BrokenResourceError({
+    reason: "UnexpectedEof",
+    operation: "receive",
+    cause: new Error("the peer closed the transport without a TLS close_notify (possible truncation)")
+  })
+  const receive = (maxBytes?: number): Effect.Effect<Uint8Array, ReceiveError> =>
+    Effect.catchTag(core.receive(maxBytes), "EndOfStream", (eof) =>
+      Effect.fail(standardCompatible && duplex.transportEnded && !duplex.cleanEnd ? ragged : eof)
+    )
+  // Standard-compatible close sends close_notify first (briefly waiting for it to leave).
+  const sendCloseNotify = Effect.async<void>((resume) => {
+    if (!socket.writable || socket.destroyed) return resume(Effect.void)
+    const done = () => resume(Effect.void)
+    socket.once("finish", done)
+    socket.once("close", done)
+    socket.once("error", done)
+    socket.end()
+  }).pipe(Effect.timeoutOption(CLOSE_NOTIFY_GRACE))
+  const close = Effect.zipRight(standardCompatible ? Effect.asVoid(sendCloseNotify) : Effect.void, core.close).pipe(
+    Effect.zipRight(inner.close)
+  )
+  return makeByteStream({
+    receive,
+    send: core.send,
+    sendEof: Effect.fail(
+      new UnsupportedError({ operation: "sendEof", why: "TLS cannot half-close a stream (close_notify ends both directions in TLS 1.2)" })
+    ),
+    close,
+    attributes: attributesOf(socket, inner, options)
+  })
+}
