@@ -9,6 +9,10 @@ import { Socket } from "../src/index.js"
 import { run } from "./lib/cli.js"
 import { tcpClient } from "./tcp-client.js"
 import { tcpServer } from "./tcp-server.js"
+import { makeSelfSigned } from "./lib/certs.js"
+import { tlsClient } from "./tls-client.js"
+import { tlsServer } from "./tls-server.js"
+import * as fs from "node:fs"
 
 /** Starts a server example in this scope, waits for its `listening on` line, and returns it. */
 const startServer = <E>(server: (announce: (line: string) => Effect.Effect<void>) => Effect.Effect<never, E>) =>
@@ -38,8 +42,26 @@ const tcpDemo = Effect.scoped(Effect.gen(function* () {
   yield* Console.log(`connect to a closed port fails with ${closed._tag}: ${closed.message}`)
 }))
 
+const tlsDemo = Effect.scoped(Effect.gen(function* () {
+  yield* Console.log("\n== TLS: examples/tls-server.ts and examples/tls-client.ts (throwaway certificate)")
+  const certificate = yield* Effect.acquireRelease(
+    Effect.sync(makeSelfSigned),
+    (c) => Effect.sync(() => fs.rmSync(c.dir, { recursive: true, force: true }))
+  )
+  const cert = fs.readFileSync(certificate.certFile)
+  const line = yield* startServer((announce) =>
+    tlsServer({ host: "127.0.0.1", port: 0, cert, key: fs.readFileSync(certificate.keyFile), announce })
+  )
+  yield* Console.log(`server: ${line}`)
+  const reply = yield* tlsClient({ host: "localhost", port: portOf(line), ca: cert })
+  yield* Console.log(`client verified the certificate for "localhost" and got ${JSON.stringify(reply)}`)
+  const untrusted = yield* Effect.flip(tlsClient({ host: "localhost", port: portOf(line) }))
+  yield* Console.log(`without --ca the client refuses: ${untrusted._tag}: ${untrusted.message}`)
+}))
+
 const showcase = Effect.gen(function* () {
   yield* tcpDemo
+  yield* tlsDemo
   yield* Console.log("showcase finished")
 })
 

@@ -33,7 +33,8 @@ export const serve = <A extends ByteStream, E, R>(
     if (options.drainTimeout !== undefined) {
       // Runs before the FiberSet interrupts what is left: handlers get drainTimeout to finish.
       const drainTimeout = Duration.decode(options.drainTimeout)
-      yield* Effect.addFinalizer(() => FiberSet.awaitEmpty(fibers).pipe(Effect.timeoutOption(drainTimeout)))
+      // Finalizers are uninterruptible: the wait must be made interruptible for the timeout to cut it.
+      yield* Effect.addFinalizer(() => Effect.interruptible(FiberSet.awaitEmpty(fibers)).pipe(Effect.timeoutOption(drainTimeout)))
     }
     const permits = options.maxConnections === undefined ? undefined : yield* Effect.makeSemaphore(options.maxConnections)
     const failFast = options.onHandlerError === "fail"
