@@ -151,7 +151,8 @@ export interface ConnectAttempt {
 
 /**
  * Every connection attempt failed. `attempts` lists each address tried, in order, with its
- * own error; `reason` is that of the first attempt (all the same in the common case).
+ * own error; `reason` is that of the first attempt (all the same in the common case). For a
+ * UNIX socket, `host` is the path and `port` is 0.
  *
  * @since 0.1.0
  * @category errors
@@ -163,8 +164,10 @@ export class ConnectError extends Data.TaggedError("ConnectError")<{
   readonly attempts: ReadonlyArray<ConnectAttempt>
 }> {
   override get message() {
-    const each = this.attempts.map((a) => `${formatHostPort(a.host, a.port)}: ${a.reason} (${describe(a.cause)})`)
-    return `All connection attempts failed to ${formatHostPort(this.host, this.port)}: ${each.join("; ")}`
+    // Port 0 marks a UNIX socket path (TCP connects never use port 0).
+    const where = (host: string, port: number) => (port === 0 ? host : formatHostPort(host, port))
+    const each = this.attempts.map((a) => `${where(a.host, a.port)}: ${a.reason} (${describe(a.cause)})`)
+    return `All connection attempts failed to ${where(this.host, this.port)}: ${each.join("; ")}`
   }
 }
 

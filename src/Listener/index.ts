@@ -159,3 +159,18 @@ export {
    */
   type TcpListenerOptions
 } from "./Tcp.js"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  createUnixListener,
+  /**
+   * @since 0.1.0
+   */
+  layerUnix,
+  /**
+   * @since 0.1.0
+   */
+  type UnixListenerOptions
+} from "./Unix.js"

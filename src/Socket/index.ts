@@ -40,3 +40,18 @@ export {
    */
   wrapTls
 } from "./Tls.js"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  connectUnix,
+  /**
+   * @since 0.1.0
+   */
+  type FdLike,
+  /**
+   * @since 0.1.0
+   */
+  type UnixStream
+} from "./Unix.js"

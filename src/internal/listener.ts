@@ -81,11 +81,20 @@ export const make = <A extends ByteStream>(options: ListenerOptions<A>): Listene
     return Effect.forEach(options.servers, closeServer, { discard: true })
   })
 
+  return fromAccept(options.addresses, acceptOne, close)
+}
+
+/** @internal A Listener from its accept operation: `accept` and `serve` are derived from it. */
+export const fromAccept = <A extends ByteStream>(
+  addresses: ReadonlyArray<SocketAddress>,
+  acceptUnscoped: Effect.Effect<A, AcceptError>,
+  close: Effect.Effect<void>
+): Listener<A> => {
   const self: Listener<A> = {
     [TypeId]: TypeId,
-    addresses: options.addresses,
-    acceptUnscoped: acceptOne,
-    accept: Effect.acquireRelease(acceptOne, (stream) => stream.close),
+    addresses,
+    acceptUnscoped,
+    accept: Effect.acquireRelease(acceptUnscoped, (stream) => stream.close),
     serve: <E, R>(handler: (stream: A) => Effect.Effect<unknown, E, R | Scope.Scope>, serveOptions?: ServeOptions) =>
       serve(self, handler, serveOptions),
     close

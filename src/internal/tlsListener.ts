@@ -11,7 +11,7 @@ import type { ByteStream } from "../ByteStream.js"
 import type { Listener, ServeOptions } from "../Listener/index.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 import { handshake } from "./tls.js"
-import { TypeId } from "./listener.js"
+import { fromAccept } from "./listener.js"
 import { serve } from "./serve.js"
 
 /** The default handshake timeout of TLS listeners. */
@@ -34,11 +34,9 @@ export const withTls = <A extends ByteStream>(inner: Listener<A>, options: TlsOp
   const acceptUnscoped = Effect.flatMap(inner.acceptUnscoped, (stream) =>
     Effect.tapError(handshake(stream, serverOptions), () => stream.close))
 
+  const plain = fromAccept(inner.addresses, acceptUnscoped, inner.close)
   const self: Listener<TlsStream> = {
-    [TypeId]: TypeId,
-    addresses: inner.addresses,
-    acceptUnscoped,
-    accept: Effect.acquireRelease(acceptUnscoped, (tls) => tls.close),
+    ...plain,
     serve: <E, R>(handler: (stream: TlsStream) => Effect.Effect<unknown, E, R | Scope.Scope>, serveOptions?: ServeOptions) =>
       serve(inner, (stream: A) =>
         Effect.matchEffect(upgrade(stream), {
@@ -50,8 +48,7 @@ export const withTls = <A extends ByteStream>(inner: Listener<A>, options: TlsOp
               )
             ),
           onSuccess: handler
-        }), serveOptions),
-    close: inner.close
+        }), serveOptions)
   }
   return self
 }

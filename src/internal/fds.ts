@@ -1,0 +1,63 @@
+/**
+ * @internal
+ * Validation for fd passing: what counts as an fd (a number, or an object that owns one), and
+ * the argument rules. AnyIO silently drops what it does not recognise; we refuse it.
+ */
+import * as Effect from "effect/Effect"
+import { InvalidArgumentError } from "../NetError.js"
+import type { Addon } from "./addon.js"
+
+const OwnedFdKey = Symbol.for("effect-sockets/OwnedFd")
+
+const fdOf = (value: unknown): number | undefined => {
+  if (typeof value === "number") return value
+  if (typeof value !== "object" || value === null) return undefined
+  const owned = (value as { [OwnedFdKey]?: () => number | undefined })[OwnedFdKey]
+  if (typeof owned === "function") return owned()
+  // fs.promises.FileHandle
+  if (typeof (value as { fd?: unknown }).fd === "number" && typeof (value as { close?: unknown }).close === "function") {
+    return (value as { fd: number }).fd
+  }
+  // net.Socket: its libuv handle holds the fd
+  const handle = (value as { _handle?: { fd?: unknown } | null })._handle
+  if (handle && typeof handle.fd === "number") return handle.fd
+  return undefined
+}
+
+/** @internal Every fd as a number, each checked to be open. */
+export const resolveFds = (addon: Addon, fds: ReadonlyArray<unknown>): Effect.Effect<Array<number>, InvalidArgumentError> =>
+  Effect.suspend(() => {
+    if (!Array.isArray(fds) || fds.length === 0) {
+      return Effect.fail(new InvalidArgumentError({ argument: "fds", why: "must not be empty" }))
+    }
+    const numbers: Array<number> = []
+    for (const [index, value] of fds.entries()) {
+      const fd = fdOf(value)
+      if (fd === undefined || !Number.isInteger(fd) || fd < 0) {
+        return Effect.fail(
+          new InvalidArgumentError({
+            argument: `fds[${index}]`,
+            why: "must be a file descriptor: a non-negative integer, a FileHandle, a net.Socket or an open effect-sockets stream"
+          })
+        )
+      }
+      if (addon.fdType(fd) === "invalid") {
+        return Effect.fail(new InvalidArgumentError({ argument: `fds[${index}]`, why: `(${fd}) is not an open file descriptor` }))
+      }
+      numbers.push(fd)
+    }
+    return Effect.succeed(numbers)
+  })
+
+/** @internal msglen and maxfds: positive integers (a zero-length recvmsg would look like EOF). */
+export const checkFdCount = (value: number, argument: "msglen" | "maxfds"): InvalidArgumentError | undefined =>
+  Number.isSafeInteger(value) && value >= 1 && (argument === "msglen" || value <= 1024)
+    ? undefined
+    : new InvalidArgumentError({
+      argument,
+      why: argument === "msglen" ? "must be a positive integer" : "must be an integer from 1 to 1024"
+    })
+
+/** @internal The message that carries fds must not be empty (the fds travel with its first byte). */
+export const checkMessage = (bytes: Uint8Array): InvalidArgumentError | undefined =>
+  bytes.length === 0 ? new InvalidArgumentError({ argument: "message", why: "must not be empty" }) : undefined

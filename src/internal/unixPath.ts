@@ -1,0 +1,50 @@
+/** @internal UNIX socket paths: validation and conversion, before any I/O. */
+import * as Effect from "effect/Effect"
+import type { UnixAddress } from "../ByteStream.js"
+import { InvalidArgumentError } from "../NetError.js"
+
+/** sun_path holds 108 bytes: 107 and a NUL for a filesystem path, 108 for an abstract name. */
+export const MAX_PATH_BYTES = 107
+
+/** @internal A path as the bytes the kernel sees. Strings are UTF-8; "\0name" is abstract. */
+export const toPathBytes = (path: unknown, argument = "path"): Effect.Effect<Buffer, InvalidArgumentError> =>
+  Effect.suspend(() => {
+    const bytes = typeof path === "string"
+      ? Buffer.from(path, "utf8")
+      : path instanceof Uint8Array
+      ? Buffer.from(path)
+      : undefined
+    if (bytes === undefined) {
+      return Effect.fail(new InvalidArgumentError({ argument, why: "must be a string or bytes" }))
+    }
+    if (bytes.length === 0) return Effect.fail(new InvalidArgumentError({ argument, why: "must not be empty" }))
+    const abstract = bytes[0] === 0
+    const limit = abstract ? MAX_PATH_BYTES + 1 : MAX_PATH_BYTES
+    if (bytes.length > limit) {
+      return Effect.fail(
+        new InvalidArgumentError({
+          argument,
+          why: `is ${bytes.length} bytes long; the kernel's limit for a UNIX socket ${abstract ? "abstract name" : "path"} is ${limit} bytes`
+        })
+      )
+    }
+    if (!abstract && bytes.includes(0)) {
+      return Effect.fail(new InvalidArgumentError({ argument, why: "must not contain a NUL byte (only an abstract name starts with one)" }))
+    }
+    return Effect.succeed(bytes)
+  })
+
+/** @internal Whether the path bytes name an abstract socket. */
+export const isAbstract = (bytes: Uint8Array): boolean => bytes.length > 0 && bytes[0] === 0
+
+/**
+ * @internal
+ * The address as users see it: a string for a filesystem path that is valid UTF-8, bytes for an
+ * abstract name or non-UTF-8 bytes, `""` for an unnamed socket.
+ */
+export const toUnixAddress = (bytes: Uint8Array | null): UnixAddress => {
+  if (bytes === null || bytes.length === 0) return { _tag: "UnixAddress", path: "" }
+  if (isAbstract(bytes)) return { _tag: "UnixAddress", path: Buffer.from(bytes) }
+  const text = Buffer.from(bytes).toString("utf8")
+  return { _tag: "UnixAddress", path: Buffer.from(text, "utf8").equals(Buffer.from(bytes)) ? text : Buffer.from(bytes) }
+}
