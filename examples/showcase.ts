@@ -13,6 +13,12 @@ import { makeSelfSigned } from "./lib/certs.js"
 import { tlsClient } from "./tls-client.js"
 import { tlsServer } from "./tls-server.js"
 import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { unixClient } from "./unix-client.js"
+import { unixFdClient } from "./unix-fd-client.js"
+import { unixFdServer } from "./unix-fd-server.js"
+import { unixServer } from "./unix-server.js"
 
 /** Starts a server example in this scope, waits for its `listening on` line, and returns it. */
 const startServer = <E>(server: (announce: (line: string) => Effect.Effect<void>) => Effect.Effect<never, E>) =>
@@ -59,9 +65,29 @@ const tlsDemo = Effect.scoped(Effect.gen(function* () {
   yield* Console.log(`without --ca the client refuses: ${untrusted._tag}: ${untrusted.message}`)
 }))
 
+const unixDemo = Effect.scoped(Effect.gen(function* () {
+  yield* Console.log("\n== UNIX sockets: examples/unix-server.ts and examples/unix-client.ts")
+  const dir = yield* Effect.acquireRelease(
+    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-sockets-showcase-"))),
+    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+  )
+  const socketPath = path.join(dir, "mysock")
+  yield* Console.log(`server: ${yield* startServer((announce) => unixServer({ path: socketPath, announce }))}`)
+  yield* Console.log(`client got ${JSON.stringify(yield* unixClient({ path: socketPath }))}`)
+
+  yield* Console.log("\n== fd passing: examples/unix-fd-server.ts and examples/unix-fd-client.ts")
+  const fdPath = path.join(dir, "fdsock")
+  const file = path.join(dir, "examplefile")
+  fs.writeFileSync(file, "Test file")
+  yield* Console.log(`server: ${yield* startServer((announce) => unixFdServer({ path: fdPath, file, announce }))}`)
+  const contents = yield* unixFdClient({ path: fdPath })
+  yield* Console.log(`client received a file descriptor and read ${JSON.stringify(contents)} through it`)
+}))
+
 const showcase = Effect.gen(function* () {
   yield* tcpDemo
   yield* tlsDemo
+  yield* unixDemo
   yield* Console.log("showcase finished")
 })
 

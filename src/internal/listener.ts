@@ -94,7 +94,11 @@ export const fromAccept = <A extends ByteStream>(
     [TypeId]: TypeId,
     addresses,
     acceptUnscoped,
-    accept: Effect.acquireRelease(acceptUnscoped, (stream) => stream.close),
+    // Waiting is interruptible; once a stream is taken (a final synchronous step) it is in the
+    // scope before anything can interrupt.
+    accept: Effect.uninterruptibleMask((restore) =>
+      Effect.tap(restore(acceptUnscoped), (stream) => Effect.addFinalizer(() => stream.close))
+    ),
     serve: <E, R>(handler: (stream: A) => Effect.Effect<unknown, E, R | Scope.Scope>, serveOptions?: ServeOptions) =>
       serve(self, handler, serveOptions),
     close

@@ -100,9 +100,16 @@ export const handshake = (
       socket.destroy()
       resume(Effect.fail(handshakeFailure(cause)))
     }
+    // A peer that hangs up mid-handshake ends the transport without any 'error' from Node's TLS
+    // socket (which, paused, would not even emit 'end').
+    const onClose = () => onError(new Error("the peer closed the connection during the TLS handshake"))
     socket.once("error", onError)
+    socket.once("close", onClose)
+    duplex.once("end", onClose)
     socket.once(options.serverSide ? "secure" : "secureConnect", () => {
       socket.off("error", onError)
+      socket.off("close", onClose)
+      duplex.off("end", onClose)
       resume(Effect.succeed(makeTlsStream(socket, duplex, inner, options)))
     })
     return Effect.sync(() => socket.destroy())

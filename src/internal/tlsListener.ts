@@ -43,7 +43,7 @@ export const withTls = <A extends ByteStream>(inner: Listener<A>, options: TlsOp
           onFailure: (error) =>
             Effect.zipRight(
               Metric.increment(handshakeFailures),
-              Effect.logWarning("effect-sockets: TLS handshake failed", error).pipe(
+              Effect.logWarning(`effect-sockets: TLS handshake failed: ${error.message}`, error).pipe(
                 Effect.annotateLogs("remoteAddress", stream.attributes.remoteAddress)
               )
             ),
