@@ -12,6 +12,13 @@
 export * as ByteStream from "./ByteStream.js"
 
 /**
+ * Datagram sockets: UDP and UNIX datagram.
+ *
+ * @since 0.1.0
+ */
+export * as Datagram from "./Datagram/index.js"
+
+/**
  * Listeners and `serve`.
  *
  * @since 0.1.0

@@ -15,7 +15,7 @@ import * as addonStream from "../internal/addonStream.js"
 import { FdWatcher } from "../internal/fdWatcher.js"
 import * as internal from "../internal/listener.js"
 import { loadAddon } from "../internal/native.js"
-import { isAbstract, toPathBytes, toUnixAddress } from "../internal/unixPath.js"
+import { clearStale, describePath as describe, isAbstract, toPathBytes, toUnixAddress } from "../internal/unixPath.js"
 import { checkPositiveInt } from "../internal/validate.js"
 import {
   BusyResourceError,
@@ -43,36 +43,15 @@ export interface UnixListenerOptions {
   readonly unlinkOnClose?: boolean
 }
 
-const describe = (path: Uint8Array): string => {
-  const address = toUnixAddress(path)
-  return typeof address.path === "string" ? address.path : `@${Buffer.from(address.path).subarray(1).toString("utf8")}`
-}
-
-/** The peer's end of a probe: is something listening at this socket file? */
+/** Is a stream listener alive at this socket file? */
 const isLive = (path: Buffer): Effect.Effect<boolean> =>
   Effect.async<boolean>((resume) => {
-    const probe = net.connect({ path: path.toString("latin1") })
+    const probe = net.connect({ path: path.toString("utf8") })
     probe.once("connect", () => {
       probe.destroy()
       resume(Effect.succeed(true))
     })
     probe.once("error", (error) => resume(Effect.succeed((error as { code?: string }).code === "EAGAIN")))
-  })
-
-/**
- * Makes the path free for bind: a stale socket file (nobody listening) is removed; a live one,
- * or any other kind of file, is AddressInUse and left untouched.
- */
-const clearStale = (path: Buffer): Effect.Effect<void, ListenError> =>
-  Effect.gen(function* () {
-    if (isAbstract(path)) return
-    const name = path.toString("latin1")
-    const stat = yield* Effect.sync(() => fs.lstatSync(name, { throwIfNoEntry: false }))
-    if (stat === undefined) return
-    const inUse = (why: string) => new ListenError({ reason: "AddressInUse", address: describe(path), cause: new Error(why) })
-    if (!stat.isSocket()) return yield* Effect.fail(inUse("a file that is not a socket is in the way"))
-    if (yield* isLive(path)) return yield* Effect.fail(inUse("another process is listening on this socket"))
-    yield* Effect.sync(() => fs.rmSync(name, { force: true }))
   })
 
 const listenError = (path: Uint8Array, cause: unknown) =>
@@ -81,7 +60,7 @@ const listenError = (path: Uint8Array, cause: unknown) =>
 const unlinkIfOurs = (path: Buffer, unlink: boolean) =>
   Effect.sync(() => {
     if (!unlink || isAbstract(path)) return
-    const name = path.toString("latin1")
+    const name = path
     if (fs.lstatSync(name, { throwIfNoEntry: false })?.isSocket()) fs.rmSync(name, { force: true })
   })
 
@@ -96,7 +75,7 @@ const listenWithAddon = (
       try: () => {
         addon.bind(fd, path)
         // A bound socket that is not listening refuses connections: no window with other bits.
-        if (options.mode !== undefined && !isAbstract(path)) fs.chmodSync(path.toString("latin1"), options.mode)
+        if (options.mode !== undefined && !isAbstract(path)) fs.chmodSync(path, options.mode)
         addon.listen(fd, options.backlog ?? 511)
       },
       catch: (cause) => {
@@ -143,7 +122,7 @@ const listenWithNet = (
     const server = yield* Effect.async<net.Server, ListenError>((resume) => {
       const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true })
       server.once("error", (cause) => resume(Effect.fail(listenError(path, cause))))
-      server.listen({ path: path.toString("latin1"), backlog }, () => {
+      server.listen({ path: path.toString("utf8"), backlog }, () => {
         server.removeAllListeners("error")
         resume(Effect.succeed(server))
       })
@@ -175,7 +154,7 @@ export const createUnixListener = (
   Effect.gen(function* () {
     const bytes = yield* toPathBytes(path)
     if (options.backlog !== undefined) yield* checkPositiveInt(options.backlog, "backlog")
-    yield* clearStale(bytes)
+    yield* clearStale(bytes, isLive)
     const addon = yield* Effect.either(loadAddon("createUnixListener"))
     return yield* Effect.acquireRelease(
       addon._tag === "Right" ? listenWithAddon(addon.right, bytes, options) : listenWithNet(bytes, options, addon.left.why),

@@ -120,7 +120,7 @@ export const fromNetSocket = (
 
 const connectWithNet = (path: Buffer, why: string): Effect.Effect<UnixStream, ConnectError> =>
   Effect.async<UnixStream, ConnectError>((resume) => {
-    const socket = net.connect({ path: path.toString("latin1"), allowHalfOpen: true })
+    const socket = net.connect({ path: path.toString("utf8"), allowHalfOpen: true })
     socket.once("error", (cause) => {
       socket.destroy()
       resume(Effect.fail(connectError(path, cause)))

@@ -7,6 +7,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as net from "node:net"
 import * as tls from "node:tls"
+import * as url from "node:url"
 import type { ByteStream, ReceiveError } from "../ByteStream.js"
 import { BrokenResourceError, codeOf, reasonOf, TlsError, UnsupportedError } from "../NetError.js"
 import type { TlsAttributes, TlsOptions, TlsStream } from "../Socket/Tls.js"
@@ -68,7 +69,11 @@ const startTls = (duplex: TransportDuplex, options: TlsOptions): tls.TLSSocket =
       ...alpn
     })
   }
-  const hostname = options.hostname ?? "localhost"
+  // IDNA 2008 (UTS 46 non-transitional), as AnyIO's TLS layer does: "faß.de" is verified and
+  // sent as "xn--fa-hia.de". Node's own identity check rejects U-labels.
+  const hostname = net.isIP(options.hostname ?? "") !== 0
+    ? options.hostname!
+    : url.domainToASCII(options.hostname ?? "localhost") || (options.hostname ?? "localhost")
   return tls.connect({
     socket: duplex,
     secureContext,

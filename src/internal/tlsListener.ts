@@ -29,7 +29,7 @@ export const withTls = <A extends ByteStream>(inner: Listener<A>, options: TlsOp
     handshakeTimeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT
   }
   const upgrade = (stream: A) =>
-    Effect.acquireRelease(handshake(stream, serverOptions), (tls) => tls.close)
+    Effect.acquireRelease(Effect.interruptible(handshake(stream, serverOptions)), (tls) => tls.close)
 
   const acceptUnscoped = Effect.flatMap(inner.acceptUnscoped, (stream) =>
     Effect.tapError(handshake(stream, serverOptions), () => stream.close))

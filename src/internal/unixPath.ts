@@ -1,7 +1,8 @@
 /** @internal UNIX socket paths: validation and conversion, before any I/O. */
 import * as Effect from "effect/Effect"
+import * as fs from "node:fs"
 import type { UnixAddress } from "../ByteStream.js"
-import { InvalidArgumentError } from "../NetError.js"
+import { InvalidArgumentError, ListenError } from "../NetError.js"
 
 /** sun_path holds 108 bytes: 107 and a NUL for a filesystem path, 108 for an abstract name. */
 export const MAX_PATH_BYTES = 107
@@ -48,3 +49,26 @@ export const toUnixAddress = (bytes: Uint8Array | null): UnixAddress => {
   const text = Buffer.from(bytes).toString("utf8")
   return { _tag: "UnixAddress", path: Buffer.from(text, "utf8").equals(Buffer.from(bytes)) ? text : Buffer.from(bytes) }
 }
+
+/** @internal A path for messages: the string, or `@name` for an abstract name. */
+export const describePath = (path: Uint8Array): string => {
+  const address = toUnixAddress(path)
+  return typeof address.path === "string" ? address.path : `@${Buffer.from(address.path).subarray(1).toString("utf8")}`
+}
+
+/**
+ * @internal
+ * Makes a path free for bind: a stale socket file (nobody there, by `isLive`) is removed; a live
+ * socket, or any other kind of file, is AddressInUse and left untouched.
+ */
+export const clearStale = (path: Buffer, isLive: (path: Buffer) => Effect.Effect<boolean>): Effect.Effect<void, ListenError> =>
+  Effect.gen(function* () {
+    if (isAbstract(path)) return
+    const name = path
+    const stat = yield* Effect.sync(() => fs.lstatSync(name, { throwIfNoEntry: false }))
+    if (stat === undefined) return
+    const inUse = (why: string) => new ListenError({ reason: "AddressInUse", address: describePath(path), cause: new Error(why) })
+    if (!stat.isSocket()) return yield* Effect.fail(inUse("a file that is not a socket is in the way"))
+    if (yield* isLive(path)) return yield* Effect.fail(inUse("another socket is bound to this path and in use"))
+    yield* Effect.sync(() => fs.rmSync(name, { force: true }))
+  })

@@ -1,0 +1,70 @@
+/**
+ * Datagram sockets: UDP (unconnected and connected) and UNIX datagram sockets.
+ *
+ * @since 0.1.0
+ */
+export {
+  /**
+   * @since 0.1.0
+   */
+  type ConnectedUdpSocket,
+  /**
+   * @since 0.1.0
+   */
+  createConnectedUdpSocket,
+  /**
+   * @since 0.1.0
+   */
+  createUdpSocket,
+  /**
+   * @since 0.1.0
+   */
+  type DatagramReceiveError,
+  /**
+   * @since 0.1.0
+   */
+  type DatagramSendError,
+  /**
+   * @since 0.1.0
+   */
+  type UdpEndpoint,
+  /**
+   * @since 0.1.0
+   */
+  type UdpOptions,
+  /**
+   * @since 0.1.0
+   */
+  type UdpSocket,
+  /**
+   * @since 0.1.0
+   */
+  type UdpSocketBase
+} from "./Udp.js"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  type ConnectedUnixDatagramSocket,
+  /**
+   * @since 0.1.0
+   */
+  createConnectedUnixDatagramSocket,
+  /**
+   * @since 0.1.0
+   */
+  createUnixDatagramSocket,
+  /**
+   * @since 0.1.0
+   */
+  type UnixDatagramOptions,
+  /**
+   * @since 0.1.0
+   */
+  type UnixDatagramSocket,
+  /**
+   * @since 0.1.0
+   */
+  type UnixSender
+} from "./Unix.js"

@@ -1,0 +1,86 @@
+/**
+ * @internal
+ * The receive queue of a push-based datagram socket (`node:dgram` delivers every datagram as
+ * an event and cannot be paused): bounded, dropping the oldest datagram when full and counting
+ * the drops, with one receiver at a time. Errors the socket reports asynchronously (ICMP
+ * "port unreachable" on a connected socket) are kept once and handed to the next operation.
+ */
+import * as Effect from "effect/Effect"
+import { type BrokenResourceError, BusyResourceError, ClosedResourceError } from "../NetError.js"
+import { Signal } from "./signal.js"
+
+/** @internal */
+export class DatagramQueue<A> {
+  private readonly items: Array<A> = []
+  private head = 0
+  private receiving = false
+  private closed = false
+  private pendingError: BrokenResourceError | undefined = undefined
+  private readonly ready = new Signal()
+  dropped = 0
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.items.length - this.head
+  }
+
+  offer(item: A): void {
+    if (this.closed) return
+    if (this.size >= this.capacity) {
+      this.head++
+      this.dropped++
+    }
+    this.items.push(item)
+    // Compact now and then so the array does not grow with the drop count.
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items.splice(0, this.head)
+      this.head = 0
+    }
+    this.ready.wake()
+  }
+
+  fail(error: BrokenResourceError): void {
+    this.pendingError = error
+    this.ready.wake()
+  }
+
+  /** The error reported since the last operation, if any (reported once). */
+  takeError(): BrokenResourceError | undefined {
+    const error = this.pendingError
+    this.pendingError = undefined
+    return error
+  }
+
+  readonly take: Effect.Effect<A, ClosedResourceError | BusyResourceError | BrokenResourceError> = Effect.suspend(
+    (): Effect.Effect<A, ClosedResourceError | BusyResourceError | BrokenResourceError> => {
+      if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
+      const error = this.takeError()
+      if (error) return Effect.fail(error)
+      // The datagram leaves the queue in this last synchronous step: an interrupted receive loses nothing.
+      if (this.size > 0) return Effect.sync(() => this.shift())
+      if (this.receiving) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
+      this.receiving = true
+      return this.ready.wait.pipe(
+        Effect.ensuring(Effect.sync(() => (this.receiving = false))),
+        Effect.zipRight(this.take)
+      )
+    }
+  )
+
+  private shift(): A {
+    const item = this.items[this.head]!
+    this.items[this.head++] = undefined as unknown as A
+    if (this.head === this.items.length) {
+      this.items.length = 0
+      this.head = 0
+    }
+    return item
+  }
+
+  close(): void {
+    // The items stay: a receive between its check and its final step still finds its datagram.
+    this.closed = true
+    this.ready.wake()
+  }
+}
