@@ -260,7 +260,7 @@ const sendOne = (core: Core<unknown>, payload: Uint8Array | string, host?: strin
   Effect.suspend(() => {
     if (core.isClosed()) return Effect.fail(new ClosedResourceError({ operation: "send" }))
     const pending = core.queue.takeError()
-    if (pending) return Effect.fail(new BrokenResourceError({ ...pending, operation: "send" }))
+    if (pending) return Effect.fail(new BrokenResourceError({ reason: pending.reason, operation: "send", cause: pending.cause }))
     return Effect.async<void, DatagramSendError>((resume) => {
       const done = (cause: Error | null) =>
         resume(cause ? Effect.fail(new BrokenResourceError({ reason: reasonOf(cause), operation: "send", cause })) : Effect.void)
