@@ -4,7 +4,7 @@
  *
  *   npm run showcase
  */
-import { Console, Deferred, Effect } from "effect"
+import { Console, Deferred, Effect, Option } from "effect"
 import { Socket } from "../src/index.js"
 import { run } from "./lib/cli.js"
 import { tcpClient } from "./tcp-client.js"
@@ -15,13 +15,17 @@ import { tlsServer } from "./tls-server.js"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { udpConnected } from "./udp-connected.js"
+import { udpHello } from "./udp-hello.js"
 import { unixClient } from "./unix-client.js"
+import { unixDatagramConnected } from "./unix-datagram-connected.js"
+import { unixDatagramHello } from "./unix-datagram-hello.js"
 import { unixFdClient } from "./unix-fd-client.js"
 import { unixFdServer } from "./unix-fd-server.js"
 import { unixServer } from "./unix-server.js"
 
 /** Starts a server example in this scope, waits for its `listening on` line, and returns it. */
-const startServer = <E>(server: (announce: (line: string) => Effect.Effect<void>) => Effect.Effect<never, E>) =>
+const startServer = <E>(server: (announce: (line: string) => Effect.Effect<void>) => Effect.Effect<unknown, E>) =>
   Effect.gen(function* () {
     const listening = yield* Deferred.make<string>()
     yield* Effect.forkScoped(server((line) => Deferred.succeed(listening, line).pipe(Effect.asVoid)))
@@ -84,10 +88,29 @@ const unixDemo = Effect.scoped(Effect.gen(function* () {
   yield* Console.log(`client received a file descriptor and read ${JSON.stringify(contents)} through it`)
 }))
 
+const datagramDemo = Effect.scoped(Effect.gen(function* () {
+  yield* Console.log("\n== UDP: examples/udp-hello.ts and examples/udp-connected.ts")
+  const line = yield* startServer((announce) => udpHello({ host: "127.0.0.1", port: 0, announce }))
+  yield* Console.log(`server: ${line}`)
+  const reply = yield* udpConnected({ host: "127.0.0.1", port: portOf(line) })
+  yield* Console.log(`client sent "Hi there!\n", got ${JSON.stringify(Option.getOrElse(reply, () => "(no reply)"))}`)
+
+  yield* Console.log("\n== UNIX datagrams: examples/unix-datagram-hello.ts and examples/unix-datagram-connected.ts")
+  const dir = yield* Effect.acquireRelease(
+    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-sockets-showcase-"))),
+    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+  )
+  const socketPath = path.join(dir, "dgsock")
+  yield* Console.log(`server: ${yield* startServer((announce) => unixDatagramHello({ path: socketPath, announce }))}`)
+  const unixReply = yield* unixDatagramConnected({ path: socketPath })
+  yield* Console.log(`client (autobound) got ${JSON.stringify(Option.getOrElse(unixReply, () => "(no reply)"))}`)
+}))
+
 const showcase = Effect.gen(function* () {
   yield* tcpDemo
   yield* tlsDemo
   yield* unixDemo
+  yield* datagramDemo
   yield* Console.log("showcase finished")
 })
 
