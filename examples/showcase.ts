@@ -93,7 +93,7 @@ const datagramDemo = Effect.scoped(Effect.gen(function* () {
   const line = yield* startServer((announce) => udpHello({ host: "127.0.0.1", port: 0, announce }))
   yield* Console.log(`server: ${line}`)
   const reply = yield* udpConnected({ host: "127.0.0.1", port: portOf(line) })
-  yield* Console.log(`client sent "Hi there!\n", got ${JSON.stringify(Option.getOrElse(reply, () => "(no reply)"))}`)
+  yield* Console.log(`client sent "Hi there!\\n", got ${JSON.stringify(Option.getOrElse(reply, () => "(no reply)"))}`)
 
   yield* Console.log("\n== UNIX datagrams: examples/unix-datagram-hello.ts and examples/unix-datagram-connected.ts")
   const dir = yield* Effect.acquireRelease(
