@@ -34,7 +34,6 @@ export class NodeStream {
   /** Node emitted 'close': the file descriptor is released */
   private released = false
   private failure: BrokenResourceError | undefined = undefined
-  private reading = false
   private writing = false
   private readonly readable = new Signal()
   private readonly releasedSignal: Array<() => void> = []
@@ -62,28 +61,37 @@ export class NodeStream {
     })
   }
 
-  readonly receive = (maxBytes: number = DEFAULT_MAX_BYTES): Effect.Effect<Uint8Array, ReceiveError> =>
-    Effect.suspend(() => {
+  /**
+   * One receive of at most `maxBytes`, built once per size: the effect is a reusable description,
+   * so a receive allocates nothing of its own on the hot path.
+   */
+  private makeReceive(maxBytes: number): Effect.Effect<Uint8Array, ReceiveError> {
+    const invalid = checkMaxBytes(maxBytes)
+    if (invalid) return Effect.fail(invalid)
+    const take = Effect.sync(() => this.take(maxBytes))
+    const receive: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() => {
       if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
-      const invalid = checkMaxBytes(maxBytes)
-      if (invalid) return Effect.fail(invalid)
       if (this.failure) return Effect.fail(this.failure)
-      if (this.socket.readableLength > 0) return Effect.sync(() => this.take(maxBytes))
+      if (this.socket.readableLength > 0) return take
       if (this.eof) return Effect.fail(new EndOfStream())
       if (this.released) {
         return Effect.fail(
           new BrokenResourceError({ reason: "ConnectionReset", operation: "receive", cause: closedBeforeEnd })
         )
       }
-      if (this.reading) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
-      this.reading = true
+      if (this.readable.isWaiting) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
       // Starts a read if Node is idle, and makes Node emit 'end' when the FIN is already buffered.
       this.socket.read(0)
-      return this.readable.wait.pipe(
-        Effect.ensuring(Effect.sync(() => (this.reading = false))),
-        Effect.zipRight(this.receive(maxBytes))
-      )
+      return waitThenReceive
     })
+    const waitThenReceive = Effect.zipRight(this.readable.wait, receive)
+    return receive
+  }
+
+  private readonly receiveDefault = this.makeReceive(DEFAULT_MAX_BYTES)
+
+  readonly receive = (maxBytes: number = DEFAULT_MAX_BYTES): Effect.Effect<Uint8Array, ReceiveError> =>
+    maxBytes === DEFAULT_MAX_BYTES ? this.receiveDefault : this.makeReceive(maxBytes)
 
   private take(maxBytes: number): Uint8Array {
     const available = this.socket.readableLength

@@ -14,6 +14,11 @@ export class Signal {
   private waiter: (() => void) | undefined = undefined
   private pending = false
 
+  /** Whether a fiber is parked in `wait` (the one-reader rule: a second one is busy). */
+  get isWaiting(): boolean {
+    return this.waiter !== undefined
+  }
+
   readonly wait: Effect.Effect<void> = Effect.suspend(() => {
     if (this.pending) {
       this.pending = false
