@@ -32,6 +32,12 @@ const startServer = <E>(server: (announce: (line: string) => Effect.Effect<void>
     return yield* Deferred.await(listening)
   })
 
+/** A fresh temp dir, removed when the scope closes. */
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-sockets-showcase-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
 const portOf = (line: string): number => Number(line.slice(line.lastIndexOf(":") + 1))
 
 const tcpDemo = Effect.scoped(Effect.gen(function* () {
@@ -71,10 +77,7 @@ const tlsDemo = Effect.scoped(Effect.gen(function* () {
 
 const unixDemo = Effect.scoped(Effect.gen(function* () {
   yield* Console.log("\n== UNIX sockets: examples/unix-server.ts and examples/unix-client.ts")
-  const dir = yield* Effect.acquireRelease(
-    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-sockets-showcase-"))),
-    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-  )
+  const dir = yield* tempDir
   const socketPath = path.join(dir, "mysock")
   yield* Console.log(`server: ${yield* startServer((announce) => unixServer({ path: socketPath, announce }))}`)
   yield* Console.log(`client got ${JSON.stringify(yield* unixClient({ path: socketPath }))}`)
@@ -96,10 +99,7 @@ const datagramDemo = Effect.scoped(Effect.gen(function* () {
   yield* Console.log(`client sent "Hi there!\\n", got ${JSON.stringify(Option.getOrElse(reply, () => "(no reply)"))}`)
 
   yield* Console.log("\n== UNIX datagrams: examples/unix-datagram-hello.ts and examples/unix-datagram-connected.ts")
-  const dir = yield* Effect.acquireRelease(
-    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-sockets-showcase-"))),
-    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-  )
+  const dir = yield* tempDir
   const socketPath = path.join(dir, "dgsock")
   yield* Console.log(`server: ${yield* startServer((announce) => unixDatagramHello({ path: socketPath, announce }))}`)
   const unixReply = yield* unixDatagramConnected({ path: socketPath })
