@@ -9,6 +9,14 @@ import * as net from "node:net"
 import type { InetAddress } from "../ByteStream.js"
 import { codeOf, type ConnectAttempt, reasonOf, ResolveError, type ResolveErrorReason } from "../NetError.js"
 
+/**
+ * @internal
+ * How much Node may read ahead of `receive` per socket. libuv reads up to 64 KiB at a time, and
+ * several times per wake-up; a mark above that keeps Node from stopping and restarting reads
+ * (two syscalls each) on every bulk chunk, while still bounding what an unread socket holds.
+ */
+export const READ_HIGH_WATER_MARK = 256 * 1024
+
 /** @internal */
 export interface ResolvedAddress {
   readonly address: string
@@ -60,14 +68,16 @@ export interface AttemptOptions {
  */
 export const connectAttempt = (options: AttemptOptions): Effect.Effect<net.Socket, ConnectAttempt> =>
   Effect.async<net.Socket, ConnectAttempt>((resume) => {
+    // `readableHighWaterMark` reaches the Duplex underneath; @types/node does not list it here.
     const socket = net.connect({
       host: options.host,
       port: options.port,
       ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
       ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
       noDelay: options.noDelay,
-      allowHalfOpen: true
-    })
+      allowHalfOpen: true,
+      readableHighWaterMark: READ_HIGH_WATER_MARK
+    } as net.NetConnectOpts)
     const onError = (cause: Error) => {
       socket.destroy()
       resume(Effect.fail({ host: options.host, port: options.port, reason: reasonOf(cause), cause }))
@@ -126,7 +136,12 @@ export interface BindOptions {
  */
 export const bind = (options: BindOptions): Effect.Effect<net.Server, Error> =>
   Effect.async<net.Server, Error>((resume) => {
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })
+    const server = net.createServer({
+      allowHalfOpen: true,
+      pauseOnConnect: true,
+      noDelay: true,
+      highWaterMark: READ_HIGH_WATER_MARK
+    })
     const onError = (error: Error) => {
       server.close()
       resume(Effect.fail(error))
