@@ -154,6 +154,12 @@ const setter = <A extends Array<unknown>>(core: Core<unknown>, apply: (...args: 
     })
   })
 
+/** A TTL is an integer hop count; Node would silently truncate 1.5. */
+const checkTtl = (ttl: number): number => {
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) throw new RangeError(`ttl must be an integer from 1 to 255 (got ${ttl})`)
+  return ttl
+}
+
 const base = (core: Core<unknown>): UdpSocketBase => {
   const { socket } = core
   const local = socket.address()
@@ -162,8 +168,8 @@ const base = (core: Core<unknown>): UdpSocketBase => {
     dropped: Effect.sync(() => core.queue.dropped),
     close: core.close,
     setBroadcast: setter(core, (enabled: boolean) => socket.setBroadcast(enabled)) as UdpSocketBase["setBroadcast"],
-    setTtl: setter(core, (ttl: number) => socket.setTTL(ttl)),
-    setMulticastTtl: setter(core, (ttl: number) => socket.setMulticastTTL(ttl)),
+    setTtl: setter(core, (ttl: number) => socket.setTTL(checkTtl(ttl))),
+    setMulticastTtl: setter(core, (ttl: number) => socket.setMulticastTTL(checkTtl(ttl))),
     setMulticastLoopback: setter(core, (enabled: boolean) => void socket.setMulticastLoopback(enabled)) as UdpSocketBase["setMulticastLoopback"],
     joinMulticast: (group, interfaceAddress) =>
       Effect.acquireRelease(
