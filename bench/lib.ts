@@ -1,5 +1,9 @@
 /** What every workload shares: a measured result, loopback servers, timing. */
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
 import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
 
 /** One measurement, printed by a worker as a JSON line. */
 export interface Result {
@@ -16,6 +20,11 @@ export interface Workload {
   readonly unit: string
   readonly params: { readonly full: Record<string, number>; readonly quick: Record<string, number> }
   readonly impls: Record<string, (params: Record<string, number>) => Promise<number>>
+  /**
+   * Environment variables an implementation needs (e.g. `EFFECT_SOCKETS_DISABLE_ADDON`), set by
+   * the worker before that implementation runs. Optional; keyed by implementation name.
+   */
+  readonly env?: Record<string, Record<string, string>>
 }
 
 export const now = (): number => performance.now()
@@ -43,4 +52,83 @@ export const latch = <A = void>() => {
   let resolve!: (value: A) => void
   const promise = new Promise<A>((r) => (resolve = r))
   return { promise, resolve }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared by the UDP, UNIX, TLS and fd-passing workloads (W4–W8).
+
+/**
+ * A fresh private directory under the system temp dir, removed when the process exits (workers
+ * end with `process.exit`, so an 'exit' handler is the one place that always runs).
+ */
+export const tempDir = (prefix = "es-bench-"): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** A raw server on a UNIX socket path. */
+export const listenRawUnix = (
+  socketPath: string,
+  onConnection: (socket: net.Socket) => void
+): Promise<net.Server> =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer(onConnection)
+    server.once("error", reject)
+    server.listen({ path: socketPath }, () => resolve(server))
+  })
+
+export const connectRawUnix = (socketPath: string): Promise<net.Socket> =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect({ path: socketPath })
+    socket.once("error", reject)
+    socket.once("connect", () => resolve(socket))
+  })
+
+/** A throwaway self-signed certificate for 127.0.0.1 / localhost, PEM. */
+export interface TestCert {
+  readonly cert: string
+  readonly key: string
+}
+
+let cachedCert: TestCert | undefined
+
+/**
+ * Generates (once per process, outside any timed region) a self-signed P-256 certificate with
+ * the openssl CLI in a temp dir that is removed at exit. Nothing is ever written to the repo.
+ */
+export const testCert = (): TestCert => {
+  if (cachedCert) return cachedCert
+  const dir = tempDir("es-bench-tls-")
+  const keyPath = path.join(dir, "key.pem")
+  const certPath = path.join(dir, "cert.pem")
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", keyPath, "-out", certPath, "-days", "1", "-subj", "/CN=localhost",
+    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"
+  ], { stdio: ["ignore", "ignore", "pipe"] })
+  cachedCert = { cert: fs.readFileSync(certPath, "utf8"), key: fs.readFileSync(keyPath, "utf8") }
+  return cachedCert
+}
+
+/**
+ * Fails the run with a clear message when `progress()` has not moved for `stallMs` (a datagram
+ * lost on loopback would otherwise hang a ping-pong until the orchestrator's timeout). Checked
+ * once a second, so it costs nothing per message. Returns a function that stops watching.
+ */
+export const watchdog = (label: string, progress: () => number, stallMs = 5_000): () => void => {
+  let last = progress()
+  let since = now()
+  const timer = setInterval(() => {
+    const current = progress()
+    if (current !== last) {
+      last = current
+      since = now()
+    } else if (now() - since > stallMs) {
+      console.error(`${label}: no progress for ${stallMs} ms at ${current} (a datagram lost?)`)
+      process.exit(3)
+    }
+  }, 1_000)
+  timer.unref()
+  return () => clearInterval(timer)
 }

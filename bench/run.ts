@@ -6,6 +6,9 @@
  *   npm run bench                 full sizes, 5 rounds
  *   npm run bench -- --quick      small sizes, 1 round (CI smoke run: asserts nothing about speed)
  *   npm run bench -- --only W2,W3 --rounds 3
+ *   npm run bench -- --only W4 --out w4   writes bench/results/w4.{json,svg}
+ *
+ * A run limited by --only writes bench/results/partial.* (not latest.*) unless --out names it.
  */
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
@@ -18,7 +21,7 @@ import { renderSvg } from "./svg.js"
 import { workloads } from "./workloads/index.js"
 
 const { values } = parseArgs({
-  options: { quick: { type: "boolean" }, only: { type: "string" }, rounds: { type: "string" } },
+  options: { quick: { type: "boolean" }, only: { type: "string" }, rounds: { type: "string" }, out: { type: "string" } },
   strict: true
 })
 const quick = values.quick ?? false
@@ -60,7 +63,9 @@ export interface Row {
 }
 
 const rows: Array<Row> = []
-for (const workload of workloads.filter((w) => !only || only.includes(w.id))) {
+// "--only W3" selects W3 and its variants (W3c): an id is its group's id plus lowercase letters.
+const selected = (id: string) => !only || only.includes(id) || only.includes(id.replace(/[a-z]+$/, ""))
+for (const workload of workloads.filter((w) => selected(w.id))) {
   const impls = Object.keys(workload.impls)
   const samples: Record<string, Array<Result>> = Object.fromEntries(impls.map((i) => [i, []]))
   for (let round = 0; round < rounds; round++) {
@@ -103,7 +108,7 @@ console.log(lines.join("\n"))
 
 const results = path.join(here, "results")
 fs.mkdirSync(results, { recursive: true })
-const name = quick ? "quick" : "latest"
+const name = values.out ?? (quick ? "quick" : only ? "partial" : "latest")
 fs.writeFileSync(path.join(results, `${name}.json`), JSON.stringify({ date: new Date().toISOString(), machine, quick, rounds, rows }, null, 2) + "\n")
 fs.writeFileSync(path.join(results, `${name}.svg`), renderSvg(rows, `${quick ? "quick run" : "full run"} — ${machine}`))
 console.log(`\nwrote bench/results/${name}.json and bench/results/${name}.svg`)

@@ -12,6 +12,8 @@ if (!workload || !run) {
   console.error(`unknown workload/implementation: ${id} ${impl}`)
   process.exit(2)
 }
+// Per-implementation environment (read lazily by the library, e.g. EFFECT_SOCKETS_DISABLE_ADDON).
+Object.assign(process.env, workload.env?.[impl!] ?? {})
 const value = await run(JSON.parse(paramsJson ?? "{}"))
 const result: Result = { value, peakRssMiB: peakRssMiB() }
 console.log(JSON.stringify(result))

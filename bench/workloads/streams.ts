@@ -1,0 +1,198 @@
+/**
+ * Bulk and ping-pong over any byte-stream transport, written once per implementation and
+ * instantiated by the UNIX (W5) and TLS (W6) workloads. The shapes are those of W1/W2 in
+ * tcp.ts: bulk = `total` bytes in 64 KiB sends, the receiver discards (MiB/s, timed from the
+ * first send until the receiver has counted every byte); ping-pong = `rounds` round trips of a
+ * 64-byte message on one connection, the server echoing what it receives (round trips/s).
+ */
+import { NodeSocket, NodeSocketServer } from "@effect/platform-node"
+import type * as PlatformSocket from "@effect/platform/Socket"
+import { Deferred, Effect } from "effect"
+import type * as Scope from "effect/Scope"
+import { once } from "node:events"
+import type * as net from "node:net"
+import type { ByteStream, Listener } from "../../src/index.js"
+import { addonAvailable } from "../../src/internal/native.js"
+import { latch, now } from "../lib.js"
+
+export const MiB = 1024 * 1024
+export const CHUNK = Buffer.alloc(64 * 1024, 0x61)
+export const PING = Buffer.alloc(64, 0x62)
+
+type Impl = (params: Record<string, number>) => Promise<number>
+
+// ---------------------------------------------------------------------------------------------
+// raw Node: flowing mode, `write()` with 'drain' for backpressure (as W1/W2's baseline).
+
+/** A raw transport: a server handing each ready connection to `onConnection`, and its clients. */
+export interface RawTransport {
+  readonly listen: (
+    onConnection: (socket: net.Socket) => void
+  ) => Promise<{ readonly connect: () => Promise<net.Socket>; readonly close: () => void }>
+}
+
+export const rawBulk = (transport: RawTransport): Impl => async ({ total }) => {
+  const done = latch()
+  const server = await transport.listen((socket) => {
+    let got = 0
+    socket.on("data", (data: Buffer) => {
+      got += data.length
+      if (got >= total!) done.resolve()
+    })
+  })
+  const client = await server.connect()
+  const start = now()
+  for (let sent = 0; sent < total!; sent += CHUNK.length) {
+    if (!client.write(CHUNK)) await once(client, "drain")
+  }
+  await done.promise
+  const seconds = (now() - start) / 1000
+  client.destroy()
+  server.close()
+  return total! / MiB / seconds
+}
+
+export const rawPingPong = (transport: RawTransport): Impl => async ({ rounds }) => {
+  const server = await transport.listen((socket) => {
+    socket.on("data", (data: Buffer) => socket.write(data))
+  })
+  const client = await server.connect()
+  const done = latch()
+  let got = 0
+  let left = rounds!
+  client.on("data", (data: Buffer) => {
+    got += data.length
+    if (got < PING.length) return
+    got -= PING.length
+    if (--left === 0) done.resolve()
+    else client.write(PING)
+  })
+  const start = now()
+  client.write(PING)
+  await done.promise
+  const seconds = (now() - start) / 1000
+  client.destroy()
+  server.close()
+  return rounds! / seconds
+}
+
+// ---------------------------------------------------------------------------------------------
+// effect-sockets on both ends: a listener served by `serve`, a client stream.
+
+/** An effect-sockets transport: a listener, and how to connect to it. */
+export interface EffectTransport {
+  readonly listen: Effect.Effect<Listener.Listener<ByteStream.ByteStream>, unknown, Scope.Scope>
+  readonly connect: (
+    listener: Listener.Listener<ByteStream.ByteStream>
+  ) => Effect.Effect<ByteStream.ByteStream, unknown, Scope.Scope>
+}
+
+export const effectBulk = (transport: EffectTransport): Impl => ({ total }) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+    const listener = yield* transport.listen
+    const done = yield* Deferred.make<void>()
+    yield* Effect.forkScoped(listener.serve((stream) =>
+      Effect.gen(function* () {
+        let got = 0
+        while (got < total!) got += (yield* stream.receive()).length
+        yield* Deferred.succeed(done, undefined)
+      })
+    ))
+    const client = yield* transport.connect(listener)
+    const start = now()
+    for (let sent = 0; sent < total!; sent += CHUNK.length) yield* client.send(CHUNK)
+    yield* Deferred.await(done)
+    return total! / MiB / ((now() - start) / 1000)
+  })))
+
+export const effectEcho = (stream: ByteStream.ByteStream) =>
+  Effect.gen(function* () {
+    while (true) yield* stream.send(yield* stream.receive())
+  }).pipe(Effect.catchTag("EndOfStream", () => Effect.void))
+
+export const effectPingPong = (transport: EffectTransport): Impl => ({ rounds }) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+    const listener = yield* transport.listen
+    yield* Effect.forkScoped(listener.serve(effectEcho))
+    const client = yield* transport.connect(listener)
+    const start = now()
+    for (let i = 0; i < rounds!; i++) {
+      yield* client.send(PING)
+      let got = 0
+      while (got < PING.length) got += (yield* client.receive()).length
+    }
+    return rounds! / ((now() - start) / 1000)
+  })))
+
+/**
+ * Runs `impl` after checking which UNIX backend effect-sockets will use (the native addon, or
+ * node:net with EFFECT_SOCKETS_DISABLE_ADDON=1), so a row never silently measures the other one.
+ */
+export const withBackend = (addon: boolean, impl: Impl): Impl => async (params) => {
+  const available = await Effect.runPromise(addonAvailable)
+  if (available !== addon) {
+    throw new Error(`expected effect-sockets to use ${addon ? "the native addon" : "node:net"} but it ${available ? "loaded" : "could not load"} the addon`)
+  }
+  return impl(params)
+}
+
+// ---------------------------------------------------------------------------------------------
+// @effect/platform's NodeSocketServer / NodeSocket (as W1/W2's rows).
+
+/** Where a platform server listens and how its client connects (TCP host/port or UNIX path). */
+export interface PlatformTransport {
+  readonly server: () => Parameters<typeof NodeSocketServer.make>[0]
+  readonly client: (address: unknown) => Parameters<typeof NodeSocket.makeNet>[0]
+}
+
+const platformServer = <E, R>(
+  transport: PlatformTransport,
+  handler: (socket: PlatformSocket.Socket) => Effect.Effect<void, E, R>
+) =>
+  Effect.gen(function* () {
+    const server = yield* NodeSocketServer.make(transport.server())
+    yield* Effect.forkScoped(server.run(handler))
+    return server.address
+  })
+
+export const platformBulk = (transport: PlatformTransport): Impl => ({ total }) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+    const done = yield* Deferred.make<void>()
+    const address = yield* platformServer(transport, (socket) => {
+      let got = 0
+      return socket.run((data) => {
+        got += data.length
+        if (got >= total!) Deferred.unsafeDone(done, Effect.void)
+      })
+    })
+    const client = yield* NodeSocket.makeNet(transport.client(address))
+    const write = yield* client.writer
+    yield* Effect.forkScoped(client.run(() => {}))
+    const start = now()
+    for (let sent = 0; sent < total!; sent += CHUNK.length) yield* write(CHUNK)
+    yield* Deferred.await(done)
+    return total! / MiB / ((now() - start) / 1000)
+  })))
+
+export const platformPingPong = (transport: PlatformTransport): Impl => ({ rounds }) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+    const address = yield* platformServer(transport, (socket) =>
+      Effect.flatMap(socket.writer, (write) => socket.run((data) => write(data)))
+    )
+    const client = yield* NodeSocket.makeNet(transport.client(address))
+    const write = yield* client.writer
+    const done = yield* Deferred.make<void>()
+    let got = 0
+    let left = rounds!
+    yield* Effect.forkScoped(client.run((data) => {
+      got += data.length
+      if (got < PING.length) return
+      got -= PING.length
+      if (--left === 0) return Deferred.succeed(done, undefined)
+      return write(PING)
+    }))
+    const start = now()
+    yield* write(PING)
+    yield* Deferred.await(done)
+    return rounds! / ((now() - start) / 1000)
+  })))
