@@ -104,7 +104,6 @@ const isLive = (addon: Addon) => (path: Buffer): Effect.Effect<boolean> =>
 
 class DatagramCore {
   closed = false
-  private receiving = false
   private pending: readonly [Uint8Array, Buffer | null] | undefined = undefined
   readonly watcher: FdWatcher
   private readonly buffer: Buffer
@@ -116,8 +115,12 @@ class DatagramCore {
 
   /** Reads one datagram into `pending`; "wait" when there is none yet. */
   private fill(): "ready" | "wait" {
+    if (!this.watcher.maybeReadable) return "wait"
     const result = this.addon.recvmsg(this.fd, this.buffer, 0, this.buffer.length, 0)
-    if (result === null) return "wait"
+    if (result === null) {
+      this.watcher.sawEmpty()
+      return "wait"
+    }
     if (result.truncated) {
       throw Object.assign(new Error(`a datagram longer than ${this.buffer.length} bytes was received and dropped`), { code: "EMSGSIZE" })
     }
@@ -132,6 +135,7 @@ class DatagramCore {
   receive<A>(shape: (payload: Uint8Array, sender: Buffer | null) => A): Effect.Effect<A, DatagramReceiveError> {
     const loop: Effect.Effect<A, DatagramReceiveError> = Effect.suspend((): Effect.Effect<A, DatagramReceiveError> => {
       if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
+      if (this.watcher.readerWaiting) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
       if (this.pending === undefined) {
         let outcome: "ready" | "wait"
         try {
@@ -139,14 +143,7 @@ class DatagramCore {
         } catch (cause) {
           return Effect.fail(broken("receive", cause))
         }
-        if (outcome === "wait") {
-          if (this.receiving) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
-          this.receiving = true
-          return this.watcher.waitReadable.pipe(
-            Effect.ensuring(Effect.sync(() => (this.receiving = false))),
-            Effect.zipRight(loop)
-          )
-        }
+        if (outcome === "wait") return waitThenLoop
       }
       return Effect.sync(() => {
         const [payload, sender] = this.pending!
@@ -154,6 +151,7 @@ class DatagramCore {
         return shape(payload, sender)
       })
     })
+    const waitThenLoop = Effect.zipRight(this.watcher.waitReadable, loop)
     return loop
   }
 

@@ -44,7 +44,6 @@ export class AddonStream {
   private eofSent = false
   private eof = false
   private failure: BrokenResourceError | undefined = undefined
-  private reading = false
   private writing = false
   private pending: Uint8Array = new Uint8Array(0)
   private pendingFds: Array<number> = []
@@ -75,28 +74,29 @@ export class AddonStream {
       if (bad) return Effect.fail(bad)
       if (this.pending.length > 0) return Effect.void
       if (this.eof) return Effect.fail(new EndOfStream())
-      if (this.reading) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
+      if (this.watcher.readerWaiting) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
       return Effect.flatMap(fill, (outcome): Effect.Effect<void, ReceiveError> => {
         if (outcome === "data") return Effect.void
         if (outcome === "eof") {
           this.eof = true
           return Effect.fail(new EndOfStream())
         }
-        this.reading = true
-        return this.watcher.waitReadable.pipe(
-          Effect.ensuring(Effect.sync(() => (this.reading = false))),
-          Effect.zipRight(loop)
-        )
+        return waitThenLoop
       })
     })
+    const waitThenLoop = Effect.zipRight(this.watcher.waitReadable, loop)
     return loop
   }
 
   private readonly recvFill = (maxBytes: number): Effect.Effect<Fill, BrokenResourceError> =>
     this.fillWith(() => {
+      if (!this.watcher.maybeReadable) return "wait"
       const buffer = bufferFor(maxBytes)
       const n = this.addon.recv(this.fd, buffer, 0, maxBytes)
-      if (n === WOULD_BLOCK) return "wait"
+      if (n === WOULD_BLOCK) {
+        this.watcher.sawEmpty()
+        return "wait"
+      }
       if (n === 0) return "eof"
       this.pending = Buffer.from(buffer.subarray(0, n))
       return "data"
@@ -124,9 +124,13 @@ export class AddonStream {
       const invalid = checkFdCount(msglen, "msglen") ?? checkFdCount(maxfds, "maxfds")
       if (invalid) return Effect.fail(invalid)
       const fill = this.fillWith(() => {
+        if (!this.watcher.maybeReadable) return "wait"
         const buffer = bufferFor(msglen)
         const result = this.addon.recvmsg(this.fd, buffer, 0, msglen, maxfds)
-        if (result === null) return "wait"
+        if (result === null) {
+          this.watcher.sawEmpty()
+          return "wait"
+        }
         if (result.controlTruncated) {
           for (const fd of result.fds) this.addon.close(fd)
           throw new FdsTruncated(maxfds)

@@ -1,7 +1,11 @@
 /**
  * @internal
- * Readiness of one addon-owned fd, from libuv (`uv_poll_t`). The poller watches only what some
- * fiber is waiting for, so an idle socket costs no wake-ups (readiness is level-triggered).
+ * Readiness of one addon-owned fd, from libuv (`uv_poll_t`, level-triggered).
+ *
+ * A direction is watched from the first wait on it until a readiness report finds nobody
+ * waiting: a ping-pong keeps its poller running instead of starting and stopping it (a syscall
+ * each) on every message, and an idle socket stops being polled after one report.
+ * `maybeReadable` lets a reader skip a syscall it knows would find nothing.
  */
 import * as Effect from "effect/Effect"
 import type { Addon, Poller } from "./addon.js"
@@ -10,46 +14,73 @@ import { Signal } from "./signal.js"
 /** @internal */
 export class FdWatcher {
   private readonly poller: Poller
-  private wantRead = 0
-  private wantWrite = 0
+  private watchingRead = false
+  private watchingWrite = false
   private closed = false
   private readonly readable = new Signal()
   private readonly writable = new Signal()
+  /**
+   * False only while the read side is watched and nothing was reported since a read found the
+   * socket empty: then a read would certainly find nothing again.
+   */
+  maybeReadable = true
 
   constructor(addon: Addon, readonly fd: number) {
     this.poller = new addon.Poller(fd, (error, readable, writable) => {
       // An error (libuv reports a pending socket error and stops polling): wake every waiter;
       // its next syscall reports the real error.
-      if (error !== 0 || readable) this.readable.wake()
-      if (error !== 0 || writable) this.writable.wake()
+      if (error !== 0) {
+        this.watchingRead = this.watchingWrite = false
+        this.maybeReadable = true
+        this.readable.wake()
+        this.writable.wake()
+        return
+      }
+      if (readable) {
+        this.maybeReadable = true
+        if (this.readable.isWaiting) this.readable.wake()
+        else this.watchingRead = false
+      }
+      if (writable) {
+        if (this.writable.isWaiting) this.writable.wake()
+        else this.watchingWrite = false
+      }
+      if ((readable && !this.watchingRead) || (writable && !this.watchingWrite)) this.update()
     })
   }
 
   private update(): void {
     if (this.closed) return
-    if (this.wantRead > 0 || this.wantWrite > 0) this.poller.start(this.wantRead > 0, this.wantWrite > 0)
+    if (this.watchingRead || this.watchingWrite) this.poller.start(this.watchingRead, this.watchingWrite)
     else this.poller.stop()
+    if (!this.watchingRead) this.maybeReadable = true
   }
 
-  private wait(which: "read" | "write"): Effect.Effect<void> {
-    return Effect.acquireUseRelease(
-      Effect.sync(() => {
-        if (which === "read") this.wantRead++
-        else this.wantWrite++
-        this.update()
-      }),
-      () => (which === "read" ? this.readable.wait : this.writable.wait),
-      () =>
-        Effect.sync(() => {
-          if (which === "read") this.wantRead--
-          else this.wantWrite--
-          this.update()
-        })
-    )
+  /** The reader found the socket empty (EAGAIN). */
+  sawEmpty(): void {
+    if (this.watchingRead) this.maybeReadable = false
   }
 
-  readonly waitReadable: Effect.Effect<void> = Effect.suspend(() => this.wait("read"))
-  readonly waitWritable: Effect.Effect<void> = Effect.suspend(() => this.wait("write"))
+  readonly waitReadable: Effect.Effect<void> = Effect.suspend(() => {
+    if (!this.watchingRead && !this.closed) {
+      this.watchingRead = true
+      this.update()
+    }
+    return this.readable.wait
+  })
+
+  readonly waitWritable: Effect.Effect<void> = Effect.suspend(() => {
+    if (!this.watchingWrite && !this.closed) {
+      this.watchingWrite = true
+      this.update()
+    }
+    return this.writable.wait
+  })
+
+  /** Whether a fiber waits to read (the one-reader rule). */
+  get readerWaiting(): boolean {
+    return this.readable.isWaiting
+  }
 
   /** Stops watching and wakes every waiter; the fd may be closed after this. */
   close(): void {
