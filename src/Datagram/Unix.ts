@@ -19,7 +19,7 @@ import {
   BusyResourceError,
   ClosedResourceError,
   ConnectError,
-  type InvalidArgumentError,
+  InvalidArgumentError,
   ListenError,
   reasonOf,
   type UnsupportedError
@@ -84,6 +84,9 @@ export interface ConnectedUnixDatagramSocket {
   readonly stream: Stream.Stream<Uint8Array, Exclude<DatagramReceiveError, ClosedResourceError>>
   readonly close: Effect.Effect<void>
 }
+
+/** The largest `maxDatagramSize` (the kernel's own limit is the socket buffer, far below it). */
+const MAX_DATAGRAM_SIZE = 16 * 1024 * 1024
 
 /** A sender whose receiver's queue is full gets EAGAIN; poll cannot tell when it drains. */
 const FULL_QUEUE_RETRY = "1 millis"
@@ -191,6 +194,11 @@ const open = (
     const addon = yield* loadAddon(operation)
     const maxDatagramSize = options.maxDatagramSize ?? 65536
     yield* checkPositiveInt(maxDatagramSize, "maxDatagramSize")
+    if (maxDatagramSize > MAX_DATAGRAM_SIZE) {
+      return yield* Effect.fail(
+        new InvalidArgumentError({ argument: "maxDatagramSize", why: `must be at most ${MAX_DATAGRAM_SIZE} bytes` })
+      )
+    }
     const local = options.localPath === undefined ? undefined : yield* toPathBytes(options.localPath, "localPath")
     if (local) yield* clearStale(local, isLive(addon))
     return yield* Effect.acquireRelease(
@@ -204,11 +212,12 @@ const open = (
             } else if (options.autobind) {
               addon.bind(fd, Buffer.alloc(0))
             }
+            // Last: the core owns the fd (and its poller) from here on.
+            return new DatagramCore(addon, fd, maxDatagramSize)
           } catch (cause) {
             addon.close(fd)
             throw cause
           }
-          return new DatagramCore(addon, fd, maxDatagramSize)
         },
         catch: (cause) =>
           new ListenError({ reason: reasonOf(cause), address: local ? describePath(local) : "(unnamed)", cause })

@@ -24,9 +24,13 @@ import { broken } from "./native.js"
 import { toUnixAddress } from "./unixPath.js"
 import { checkFdCount, checkMessage, resolveFds } from "./fds.js"
 
-/** One scratch buffer for every socket: syscalls are synchronous, so it is never shared in flight. */
+/**
+ * One scratch buffer for every socket: syscalls are synchronous, so it is never shared in flight.
+ * A read takes at most its size (a receive may return fewer bytes than asked for), so a huge
+ * `maxBytes` never becomes a huge allocation.
+ */
 const scratch = Buffer.allocUnsafe(DEFAULT_MAX_BYTES)
-const bufferFor = (length: number) => (length <= scratch.length ? scratch : Buffer.allocUnsafe(length))
+const readSize = (length: number) => Math.min(length, scratch.length)
 
 type Fill = "data" | "eof" | "wait"
 
@@ -91,14 +95,13 @@ export class AddonStream {
   private readonly recvFill = (maxBytes: number): Effect.Effect<Fill, BrokenResourceError> =>
     this.fillWith(() => {
       if (!this.watcher.maybeReadable) return "wait"
-      const buffer = bufferFor(maxBytes)
-      const n = this.addon.recv(this.fd, buffer, 0, maxBytes)
+      const n = this.addon.recv(this.fd, scratch, 0, readSize(maxBytes))
       if (n === WOULD_BLOCK) {
         this.watcher.sawEmpty()
         return "wait"
       }
       if (n === 0) return "eof"
-      this.pending = Buffer.from(buffer.subarray(0, n))
+      this.pending = Buffer.from(scratch.subarray(0, n))
       return "data"
     })
 
@@ -125,8 +128,7 @@ export class AddonStream {
       if (invalid) return Effect.fail(invalid)
       const fill = this.fillWith(() => {
         if (!this.watcher.maybeReadable) return "wait"
-        const buffer = bufferFor(msglen)
-        const result = this.addon.recvmsg(this.fd, buffer, 0, msglen, maxfds)
+        const result = this.addon.recvmsg(this.fd, scratch, 0, readSize(msglen), maxfds)
         if (result === null) {
           this.watcher.sawEmpty()
           return "wait"
@@ -136,7 +138,7 @@ export class AddonStream {
           throw new FdsTruncated(maxfds)
         }
         if (result.bytes === 0 && result.fds.length === 0) return "eof"
-        this.pending = concat(this.pending, Buffer.from(buffer.subarray(0, result.bytes)))
+        this.pending = concat(this.pending, Buffer.from(scratch.subarray(0, result.bytes)))
         this.pendingFds.push(...result.fds)
         return "data"
       })

@@ -105,14 +105,20 @@ export const makePipe = (
 export const staple = (
   sendStream: ByteSendStream,
   receiveStream: ByteReceiveStream & { readonly attributes?: Attributes }
-): ByteStream =>
-  makeByteStream({
+): ByteStream => {
+  let closed = false
+  return makeByteStream({
     receive: receiveStream.receive,
     send: sendStream.send,
-    sendEof: sendStream.close,
-    close: Effect.zipRight(sendStream.close, receiveStream.close),
+    // As on sockets: after close, sendEof is a ClosedResourceError, not a no-op.
+    sendEof: Effect.suspend(() => closed ? Effect.fail(new ClosedResourceError({ operation: "sendEof" })) : sendStream.close),
+    close: Effect.suspend(() => {
+      closed = true
+      return Effect.zipRight(sendStream.close, receiveStream.close)
+    }),
     attributes: receiveStream.attributes ?? {}
   })
+}
 
 /** @internal */
 export const makePair = (

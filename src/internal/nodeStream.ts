@@ -121,7 +121,10 @@ export class NodeStream {
         this.sendWaiter = (error) => {
           this.sendWaiter = undefined
           this.writing = false
-          resume(error ? Effect.fail(this.writeFailure(error)) : Effect.void)
+          // Node reports a write on a socket it already destroyed (a reset) as done: it was not.
+          const lost = !error && this.socket.destroyed && !this.closed
+          const cause = error ?? (lost ? (this.socket.errored ?? closedBeforeEnd) : undefined)
+          resume(cause ? Effect.fail(this.writeFailure(cause)) : Effect.void)
         }
         if (finished) this.sendWaiter(outcome)
         return Effect.sync(() => {

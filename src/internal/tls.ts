@@ -177,7 +177,12 @@ const makeTlsStream = (
     socket.once("close", done)
     socket.once("error", done)
     socket.end()
-  }).pipe(Effect.timeoutOption(CLOSE_NOTIFY_GRACE))
+  }).pipe(
+    // `close` usually runs as a finalizer, which is uninterruptible: the wait must be made
+    // interruptible for the grace period to cut it (a peer that reads nothing never drains it).
+    Effect.interruptible,
+    Effect.timeoutOption(CLOSE_NOTIFY_GRACE)
+  )
   const close = Effect.zipRight(standardCompatible ? Effect.asVoid(sendCloseNotify) : Effect.void, core.close).pipe(
     Effect.zipRight(inner.close)
   )
