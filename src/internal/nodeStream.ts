@@ -2,11 +2,12 @@
  * @internal
  * A pull-mode ByteStream over a connected `net.Socket` (TCP, UNIX or TLS).
  *
- * The socket is kept in paused mode: Node reads from the kernel only until its readable
- * buffer reaches the high-water mark, so a fast peer cannot grow our memory while nobody
- * receives. `receive` completes synchronously when data is already buffered and otherwise parks
- * the fiber on a `Signal`; the bytes are taken from the socket only in the final synchronous step,
- * so an interrupted receive never consumes anything.
+ * Node delivers chunks as 'data' events into our own queue (the cheapest path Node has: no
+ * 'readable' round trip through nextTick). When the queue holds `QUEUE_LIMIT` bytes the socket
+ * is paused, and Node itself stops reading from the kernel once its own buffer is full, so a
+ * fast peer cannot grow our memory while nobody receives. `receive` completes synchronously
+ * when a chunk is queued and otherwise parks the fiber on a `Signal`; a chunk leaves the queue
+ * only in the final synchronous step, so an interrupted receive never consumes anything.
  */
 import * as Effect from "effect/Effect"
 import type * as net from "node:net"
@@ -23,6 +24,9 @@ import { Signal } from "./signal.js"
 
 const closedBeforeEnd = new Error("the socket was closed before the peer ended the stream")
 
+/** Queued bytes at which the socket is paused (Node then buffers at most its high-water mark more). */
+const QUEUE_LIMIT = 256 * 1024
+
 /** @internal */
 export class NodeStream {
   /** this side called close */
@@ -38,6 +42,11 @@ export class NodeStream {
   private readonly readable = new Signal()
   private readonly releasedSignal: Array<() => void> = []
   private sendWaiter: ((error: Error | null | undefined) => void) | undefined = undefined
+  /** Received chunks not yet taken, oldest first, from `head` on. */
+  private readonly queue: Array<Buffer> = []
+  private head = 0
+  private queuedBytes = 0
+  private pausedByUs = false
 
   constructor(readonly socket: net.Socket) {
     // An accepted socket may have failed or closed while it waited to be accepted.
@@ -45,7 +54,15 @@ export class NodeStream {
       this.failure = new BrokenResourceError({ reason: reasonOf(socket.errored), operation: "receive", cause: socket.errored })
     }
     if (socket.closed) this.released = true
-    socket.on("readable", () => this.readable.wake())
+    socket.on("data", (chunk: Buffer) => {
+      this.queue.push(chunk)
+      this.queuedBytes += chunk.length
+      if (this.queuedBytes >= QUEUE_LIMIT && !this.pausedByUs) {
+        this.pausedByUs = true
+        socket.pause()
+      }
+      this.readable.wake()
+    })
     socket.on("end", () => {
       this.eof = true
       this.readable.wake()
@@ -59,6 +76,8 @@ export class NodeStream {
       this.readable.wake()
       for (const resume of this.releasedSignal.splice(0)) resume()
     })
+    // Accepted sockets start paused (nothing read before someone owns them).
+    socket.resume()
   }
 
   /**
@@ -72,7 +91,7 @@ export class NodeStream {
     const receive: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() => {
       if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
       if (this.failure) return Effect.fail(this.failure)
-      if (this.socket.readableLength > 0) return take
+      if (this.queuedBytes > 0) return take
       if (this.eof) return Effect.fail(new EndOfStream())
       if (this.released) {
         return Effect.fail(
@@ -80,8 +99,6 @@ export class NodeStream {
         )
       }
       if (this.readable.isWaiting) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
-      // Starts a read if Node is idle, and makes Node emit 'end' when the FIN is already buffered.
-      this.socket.read(0)
       return waitThenReceive
     })
     const waitThenReceive = Effect.zipRight(this.readable.wait, receive)
@@ -93,10 +110,31 @@ export class NodeStream {
   readonly receive = (maxBytes: number = DEFAULT_MAX_BYTES): Effect.Effect<Uint8Array, ReceiveError> =>
     maxBytes === DEFAULT_MAX_BYTES ? this.receiveDefault : this.makeReceive(maxBytes)
 
+  /** The oldest queued chunk (split if longer than `maxBytes`); resumes a socket we paused. */
   private take(maxBytes: number): Uint8Array {
-    const available = this.socket.readableLength
-    const chunk: Buffer | null = this.socket.read(available <= maxBytes ? available : maxBytes)
-    return chunk ?? new Uint8Array(0)
+    const chunk = this.queue[this.head]
+    if (chunk === undefined) return new Uint8Array(0)
+    let out: Buffer
+    if (chunk.length <= maxBytes) {
+      out = chunk
+      this.queue[this.head++] = undefined as unknown as Buffer
+      if (this.head === this.queue.length) {
+        this.queue.length = 0
+        this.head = 0
+      } else if (this.head > 64 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head)
+        this.head = 0
+      }
+    } else {
+      out = chunk.subarray(0, maxBytes)
+      this.queue[this.head] = chunk.subarray(maxBytes)
+    }
+    this.queuedBytes -= out.length
+    if (this.pausedByUs && this.queuedBytes < QUEUE_LIMIT / 2) {
+      this.pausedByUs = false
+      this.socket.resume()
+    }
+    return out
   }
 
   readonly send = (data: Uint8Array | string): Effect.Effect<void, SendError> =>
