@@ -261,21 +261,41 @@ const open = <A>(
     return { socket, queue, family: family === 6 ? "IPv6" as const : "IPv4" as const, isClosed: () => closing, close }
   })
 
-/** One datagram out; a failure belongs to this datagram only. */
+/** The largest UDP payload: 65,535 less the IP (20 or 40 bytes) and UDP (8 bytes) headers. */
+const maxPayload = (family: "IPv4" | "IPv6") => (family === "IPv6" ? 65_487 : 65_507)
+
+/**
+ * One datagram out. When Node hands it to the kernel at once (its send queue stays empty), the
+ * send completes without waiting for Node's callback (a tick later); an error that callback
+ * still brings is kept and reported by the next operation, as ICMP errors are. Otherwise the
+ * send waits for the callback, and its error belongs to this datagram.
+ */
 const sendOne = (core: Core<unknown>, payload: Uint8Array | string, host?: string, port?: number): Effect.Effect<void, DatagramSendError> =>
   Effect.suspend(() => {
     if (core.isClosed()) return Effect.fail(new ClosedResourceError({ operation: "send" }))
     const pending = core.queue.takeError()
     if (pending) return Effect.fail(new BrokenResourceError({ reason: pending.reason, operation: "send", cause: pending.cause }))
+    const bytes = toBytes(payload)
+    if (bytes.length > maxPayload(core.family)) {
+      const cause = Object.assign(new Error(`a UDP payload holds at most ${maxPayload(core.family)} bytes (got ${bytes.length})`), { code: "EMSGSIZE" })
+      return Effect.fail(new BrokenResourceError({ reason: "MessageTooLong", operation: "send", cause }))
+    }
+    // Node calls back a tick later at the earliest: by then `waiter` is set if we wait.
+    let waiter: ((cause: Error | null) => void) | undefined
+    const done = (cause: Error | null) => {
+      if (waiter) waiter(cause)
+      else if (cause) core.queue.fail(new BrokenResourceError({ reason: reasonOf(cause), operation: "send", cause }))
+    }
+    try {
+      if (host === undefined) core.socket.send(bytes, done)
+      else core.socket.send(bytes, port, host, done)
+    } catch (cause) {
+      return Effect.fail(new InvalidArgumentError({ argument: "payload", why: (cause as Error).message }))
+    }
+    if (core.socket.getSendQueueCount() === 0) return Effect.void
     return Effect.async<void, DatagramSendError>((resume) => {
-      const done = (cause: Error | null) =>
+      waiter = (cause) =>
         resume(cause ? Effect.fail(new BrokenResourceError({ reason: reasonOf(cause), operation: "send", cause })) : Effect.void)
-      try {
-        if (host === undefined) core.socket.send(toBytes(payload), done)
-        else core.socket.send(toBytes(payload), port, host, done)
-      } catch (cause) {
-        resume(Effect.fail(new InvalidArgumentError({ argument: "payload", why: (cause as Error).message })))
-      }
     })
   })
 
