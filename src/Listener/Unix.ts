@@ -60,8 +60,7 @@ const listenError = (path: Uint8Array, cause: unknown) =>
 const unlinkIfOurs = (path: Buffer, unlink: boolean) =>
   Effect.sync(() => {
     if (!unlink || isAbstract(path)) return
-    const name = path
-    if (fs.lstatSync(name, { throwIfNoEntry: false })?.isSocket()) fs.rmSync(name, { force: true })
+    if (fs.lstatSync(path, { throwIfNoEntry: false })?.isSocket()) fs.rmSync(path, { force: true })
   })
 
 const listenWithAddon = (

@@ -31,12 +31,18 @@ export const toStream = <E>(
     })
   )
 
-/** @internal */
+/**
+ * @internal
+ * `stream` and `sink` are built on first use: most connections never ask for them, and a
+ * server makes one stream per connection.
+ */
 export const make = <A extends ByteStreamCore>(core: A): A & ByteStream => {
-  return Object.assign(core, {
-    [TypeId]: TypeId,
-    stream: toStream(core.receive()),
-    sink: Sink.forEach((data: Uint8Array | string) => core.send(data))
+  let stream: ByteStream["stream"] | undefined
+  let sink: ByteStream["sink"] | undefined
+  return Object.defineProperties(core, {
+    [TypeId]: { value: TypeId },
+    stream: { get: () => (stream ??= toStream(core.receive())), enumerable: true },
+    sink: { get: () => (sink ??= Sink.forEach((data: Uint8Array | string) => core.send(data))), enumerable: true }
   }) as A & ByteStream
 }
 

@@ -64,11 +64,10 @@ export const describePath = (path: Uint8Array): string => {
 export const clearStale = (path: Buffer, isLive: (path: Buffer) => Effect.Effect<boolean>): Effect.Effect<void, ListenError> =>
   Effect.gen(function* () {
     if (isAbstract(path)) return
-    const name = path
-    const stat = yield* Effect.sync(() => fs.lstatSync(name, { throwIfNoEntry: false }))
+    const stat = yield* Effect.sync(() => fs.lstatSync(path, { throwIfNoEntry: false }))
     if (stat === undefined) return
     const inUse = (why: string) => new ListenError({ reason: "AddressInUse", address: describePath(path), cause: new Error(why) })
     if (!stat.isSocket()) return yield* Effect.fail(inUse("a file that is not a socket is in the way"))
     if (yield* isLive(path)) return yield* Effect.fail(inUse("another socket is bound to this path and in use"))
-    yield* Effect.sync(() => fs.rmSync(name, { force: true }))
+    yield* Effect.sync(() => fs.rmSync(path, { force: true }))
   })
