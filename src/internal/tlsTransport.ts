@@ -4,12 +4,16 @@
  * so the transport can be a TCP or UNIX stream, an in-memory pair or another TLS stream, and we
  * see the transport's end of stream ourselves: Node reports a clean close_notify and a bare
  * transport EOF the same way ('end'), and telling them apart is what ragged-EOF detection needs.
+ *
+ * Two long-lived fibers pump the transport (one receiving, one sending), so a chunk costs a
+ * fiber wake-up, not a new fiber.
  */
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import { Duplex } from "node:stream"
 import type * as tls from "node:tls"
 import type { ByteStream } from "../ByteStream.js"
+import { Signal } from "./signal.js"
 
 /** @internal Thrown into Node when the transport fails; `cause` is our typed error. */
 export class TransportError extends Error {
@@ -21,17 +25,7 @@ export class TransportError extends Error {
   }
 }
 
-const run = <A, E extends { readonly _tag: string; readonly message: string }>(
-  effect: Effect.Effect<A, E>,
-  onDone: (error: TransportError | null, value?: A) => void
-) =>
-  Effect.runCallback(effect, {
-    onExit: (exit) => {
-      if (Exit.isSuccess(exit)) return onDone(null, exit.value)
-      const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-      onDone(new TransportError(failure ?? { _tag: "Defect", message: "transport failed", cause: exit.cause }))
-    }
-  })
+type Write = { readonly chunk: Buffer | undefined; readonly callback: (error?: Error | null) => void }
 
 /**
  * @internal
@@ -43,39 +37,64 @@ export class TransportDuplex extends Duplex {
   transportEnded = false
   cleanEnd = false
   tlsSocket: tls.TLSSocket | undefined = undefined
-  private receiving = false
+  private readonly wantData = new Signal()
+  private readonly writeReady = new Signal()
+  private readonly writes: Array<Write> = []
+  private readonly pumps: Array<Fiber.RuntimeFiber<void>>
 
   constructor(readonly inner: ByteStream) {
     super({ allowHalfOpen: true })
+    this.pumps = [Effect.runFork(this.readLoop), Effect.runFork(this.writeLoop)]
   }
 
-  override _read(): void {
-    if (this.receiving) return
-    this.receiving = true
-    run(this.inner.receive(), (error, chunk) => {
-      this.receiving = false
-      if (error === null) {
-        this.push(chunk)
-      } else if (error.cause._tag === "EndOfStream") {
-        this.transportEnded = true
-        // Node's TLS layer marks its readable side ended the moment it processes close_notify.
-        this.cleanEnd = (this.tlsSocket as unknown as { _readableState?: { ended?: boolean } })?._readableState?.ended === true
-        this.push(null)
-      } else {
-        this.destroy(error)
-      }
+  /** Receives and pushes; waits for `_read` when Node's buffer is full. */
+  private readonly readLoop: Effect.Effect<void> = Effect.matchEffect(Effect.suspend(() => this.inner.receive()), {
+    onSuccess: (chunk) => Effect.suspend(() => (this.push(chunk) ? this.readLoop : Effect.zipRight(this.wantData.wait, this.readLoop))),
+    onFailure: (error) =>
+      Effect.sync(() => {
+        if (error._tag === "EndOfStream") {
+          this.transportEnded = true
+          // Node's TLS layer marks its readable side ended the moment it processes close_notify.
+          this.cleanEnd = (this.tlsSocket as unknown as { _readableState?: { ended?: boolean } } | undefined)?._readableState?.ended === true
+          this.push(null)
+        } else {
+          this.destroy(new TransportError(error))
+        }
+      })
+  })
+
+  /** Sends queued writes in order; an empty chunk marks the end (sendEof). */
+  private readonly writeLoop: Effect.Effect<void> = Effect.suspend(() => {
+    const next = this.writes.shift()
+    if (next === undefined) return Effect.zipRight(this.writeReady.wait, this.writeLoop)
+    if (next.chunk === undefined) {
+      return Effect.zipRight(Effect.ignore(this.inner.sendEof), Effect.sync(() => next.callback()))
+    }
+    return Effect.matchEffect(this.inner.send(next.chunk), {
+      onSuccess: () => Effect.zipRight(Effect.sync(() => next.callback()), this.writeLoop),
+      onFailure: (error) => Effect.sync(() => next.callback(new TransportError(error)))
     })
+  })
+
+  override _read(): void {
+    this.wantData.wake()
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    run(this.inner.send(chunk), (error) => callback(error))
+    this.writes.push({ chunk, callback })
+    this.writeReady.wake()
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    run(Effect.ignore(this.inner.sendEof), () => callback())
+    this.writes.push({ chunk: undefined, callback })
+    this.writeReady.wake()
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    run(this.inner.close, () => callback(error))
+    const pumps = this.pumps
+    Effect.runCallback(
+      Effect.zipRight(Fiber.interruptAll(pumps), this.inner.close),
+      { onExit: () => callback(error) }
+    )
   }
 }
