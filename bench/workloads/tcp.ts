@@ -1,62 +1,48 @@
 /**
  * TCP workloads W1–W3, each written three ways: raw `node:net` (idiomatic, with backpressure:
- * the baseline), effect-sockets, and @effect/platform's NodeSocket/NodeSocketServer.
+ * the baseline), effect-sockets, and @effect/platform's NodeSocket/NodeSocketServer. W1/W2 are
+ * the shared bulk and ping-pong shapes of streams.ts over TCP.
  */
-import { NodeSocket, NodeSocketServer } from "@effect/platform-node"
+import { NodeSocketServer } from "@effect/platform-node"
 import type * as PlatformSocket from "@effect/platform/Socket"
-import { Deferred, Effect } from "effect"
+import { Effect } from "effect"
 import { once } from "node:events"
-import { type ByteStream, Listener, Socket } from "../../src/index.js"
-import { connectRaw, latch, listenRaw, now, type Workload } from "../lib.js"
-
-const MiB = 1024 * 1024
-const CHUNK = Buffer.alloc(64 * 1024, 0x61)
-const PING = Buffer.alloc(64, 0x62)
+import { Listener, Socket } from "../../src/index.js"
+import { connectRaw, listenRaw, now, type Workload } from "../lib.js"
+import {
+  effectBulk,
+  effectEcho,
+  effectPingPong,
+  type EffectTransport,
+  MiB,
+  PING,
+  platformBulk,
+  platformPingPong,
+  type PlatformTransport,
+  rawBulk,
+  rawPingPong,
+  type RawTransport
+} from "./streams.js"
 
 const portOf = (listener: { readonly addresses: ReadonlyArray<{ readonly _tag: string; readonly port?: number }> }) =>
   listener.addresses[0]!.port!
 
-// ---------------------------------------------------------------------------------------------
-// W1 bulk: `total` bytes in 64 KiB sends; the receiver discards. Figure: MiB/s.
-
-const rawBulk = async ({ total }: Record<string, number>) => {
-  const done = latch()
-  const { server, port } = await listenRaw((socket) => {
-    let got = 0
-    socket.on("data", (data: Buffer) => {
-      got += data.length
-      if (got >= total!) done.resolve()
-    })
-  })
-  const client = await connectRaw(port)
-  const start = now()
-  for (let sent = 0; sent < total!; sent += CHUNK.length) {
-    if (!client.write(CHUNK)) await once(client, "drain")
+const raw: RawTransport = {
+  listen: async (onConnection) => {
+    const { server, port } = await listenRaw(onConnection)
+    return { connect: () => connectRaw(port), close: () => server.close() }
   }
-  await done.promise
-  const seconds = (now() - start) / 1000
-  client.destroy()
-  server.close()
-  return total! / MiB / seconds
 }
 
-const effectBulk = ({ total }: Record<string, number>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
-    const listener = yield* Listener.createTcpListener({ localHost: "127.0.0.1" })
-    const done = yield* Deferred.make<void>()
-    yield* Effect.forkScoped(listener.serve((stream) =>
-      Effect.gen(function* () {
-        let got = 0
-        while (got < total!) got += (yield* stream.receive()).length
-        yield* Deferred.succeed(done, undefined)
-      })
-    ))
-    const client = yield* Socket.connectTcp("127.0.0.1", portOf(listener))
-    const start = now()
-    for (let sent = 0; sent < total!; sent += CHUNK.length) yield* client.send(CHUNK)
-    yield* Deferred.await(done)
-    return total! / MiB / ((now() - start) / 1000)
-  })))
+const effect: EffectTransport = {
+  listen: Listener.createTcpListener({ localHost: "127.0.0.1" }),
+  connect: (listener) => Socket.connectTcp("127.0.0.1", portOf(listener))
+}
+
+const platform: PlatformTransport = {
+  server: () => ({ host: "127.0.0.1", port: 0 }),
+  client: (address) => ({ host: "127.0.0.1", port: (address as { port: number }).port })
+}
 
 const platformServer = <E, R>(handler: (socket: PlatformSocket.Socket) => Effect.Effect<void, E, R>) =>
   Effect.gen(function* () {
@@ -65,28 +51,6 @@ const platformServer = <E, R>(handler: (socket: PlatformSocket.Socket) => Effect
     return (server.address as { port: number }).port
   })
 
-const platformBulk = ({ total }: Record<string, number>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
-    const done = yield* Deferred.make<void>()
-    const port = yield* platformServer((socket) => {
-      let got = 0
-      return socket.run((data) => {
-        got += data.length
-        if (got >= total!) Deferred.unsafeDone(done, Effect.void)
-      })
-    })
-    const client = yield* NodeSocket.makeNet({ host: "127.0.0.1", port })
-    const write = yield* client.writer
-    yield* Effect.forkScoped(client.run(() => {}))
-    const start = now()
-    for (let sent = 0; sent < total!; sent += CHUNK.length) yield* write(CHUNK)
-    yield* Deferred.await(done)
-    return total! / MiB / ((now() - start) / 1000)
-  })))
-
-// ---------------------------------------------------------------------------------------------
-// W2 ping-pong: `rounds` round trips of 64 bytes on one connection. Figure: round trips/s.
-
 const rawEchoServer = () =>
   listenRaw((socket) => {
     socket.on("data", (data: Buffer) => socket.write(data))
@@ -94,76 +58,20 @@ const rawEchoServer = () =>
 
 const rawPingPongClient = async (port: number, rounds: number) => {
   const client = await connectRaw(port)
-  const done = latch()
-  let got = 0
-  let left = rounds
-  client.on("data", (data: Buffer) => {
-    got += data.length
-    if (got < PING.length) return
-    got -= PING.length
-    if (--left === 0) done.resolve()
-    else client.write(PING)
-  })
-  client.write(PING)
-  await done.promise
-  client.destroy()
-}
-
-const rawPingPong = async ({ rounds }: Record<string, number>) => {
-  const { server, port } = await rawEchoServer()
-  const start = now()
-  await rawPingPongClient(port, rounds!)
-  const seconds = (now() - start) / 1000
-  server.close()
-  return rounds! / seconds
-}
-
-const effectEcho = (stream: ByteStream.ByteStream) =>
-  Effect.gen(function* () {
-    while (true) yield* stream.send(yield* stream.receive())
-  }).pipe(Effect.catchTag("EndOfStream", () => Effect.void))
-
-const effectPingPongClient = (port: number, rounds: number) =>
-  Effect.scoped(Effect.gen(function* () {
-    const client = yield* Socket.connectTcp("127.0.0.1", port)
-    for (let i = 0; i < rounds; i++) {
-      yield* client.send(PING)
-      let got = 0
-      while (got < PING.length) got += (yield* client.receive()).length
-    }
-  }))
-
-const effectPingPong = ({ rounds }: Record<string, number>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
-    const listener = yield* Listener.createTcpListener({ localHost: "127.0.0.1" })
-    yield* Effect.forkScoped(listener.serve(effectEcho))
-    const start = now()
-    yield* effectPingPongClient(portOf(listener), rounds!)
-    return rounds! / ((now() - start) / 1000)
-  })))
-
-const platformPingPong = ({ rounds }: Record<string, number>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
-    const port = yield* platformServer((socket) =>
-      Effect.flatMap(socket.writer, (write) => socket.run((data) => write(data)))
-    )
-    const client = yield* NodeSocket.makeNet({ host: "127.0.0.1", port })
-    const write = yield* client.writer
-    const done = yield* Deferred.make<void>()
+  await new Promise<void>((resolve) => {
     let got = 0
-    let left = rounds!
-    yield* Effect.forkScoped(client.run((data) => {
+    let left = rounds
+    client.on("data", (data: Buffer) => {
       got += data.length
       if (got < PING.length) return
       got -= PING.length
-      if (--left === 0) return Deferred.succeed(done, undefined)
-      return write(PING)
-    }))
-    const start = now()
-    yield* write(PING)
-    yield* Deferred.await(done)
-    return rounds! / ((now() - start) / 1000)
-  })))
+      if (--left === 0) resolve()
+      else client.write(PING)
+    })
+    client.write(PING)
+  })
+  client.destroy()
+}
 
 // ---------------------------------------------------------------------------------------------
 // W3 serve: `connections` concurrent clients × `rounds` round trips (round trips/s), and
@@ -248,14 +156,14 @@ export const tcpWorkloads: ReadonlyArray<Workload> = [
     title: "TCP bulk, 64 KiB sends",
     unit: "MiB/s",
     params: { full: { total: 1024 * MiB }, quick: { total: 32 * MiB } },
-    impls: { raw: rawBulk, "effect-sockets": effectBulk, "@effect/platform": platformBulk }
+    impls: { raw: rawBulk(raw), "effect-sockets": effectBulk(effect), "@effect/platform": platformBulk(platform) }
   },
   {
     id: "W2",
     title: "TCP ping-pong, 64 B",
     unit: "round trips/s",
     params: { full: { rounds: 100_000 }, quick: { rounds: 2_000 } },
-    impls: { raw: rawPingPong, "effect-sockets": effectPingPong, "@effect/platform": platformPingPong }
+    impls: { raw: rawPingPong(raw), "effect-sockets": effectPingPong(effect), "@effect/platform": platformPingPong(platform) }
   },
   {
     id: "W3",
