@@ -12,7 +12,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Queue, Stream } from "effect"
 import type { Duration } from "effect"
-import { execFile } from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -22,6 +21,7 @@ import { Datagram } from "../src/index.js"
 import type { UnixDatagramSocket, UnixSender } from "../src/Datagram/index.js"
 import { spawnPython } from "./helpers/python.js"
 import { awaitSuspended } from "./helpers/rawPeers.js"
+import { runWithoutAddon } from "./helpers/noAddon.js"
 
 let dir: string
 beforeAll(() => void (dir = fs.mkdtempSync(os.tmpdir() + "/es-dg-")))
@@ -386,14 +386,7 @@ describe("without the addon", () => {
   it.live("UNIX datagram constructors fail with UnsupportedError naming why; UDP still works", () =>
     Effect.gen(function*() {
       const work = fs.mkdtempSync(path.join(dir, "na-"))
-      const stdout = yield* Effect.async<string, Error>((resume) => {
-        const child = execFile(path.join(root, "node_modules/.bin/tsx"), ["--eval", noAddonScript(work)], {
-          cwd: root,
-          env: { ...process.env, EFFECT_SOCKETS_DISABLE_ADDON: "1" },
-          timeout: 25_000
-        }, (error, out, err) => resume(error ? Effect.fail(new Error(`${error.message}\n${err}`)) : Effect.succeed(out)))
-        return Effect.sync(() => child.kill("SIGKILL"))
-      })
+      const stdout = yield* runWithoutAddon(noAddonScript(work))
       const unsupported = { tag: "UnsupportedError", why: expect.stringContaining("EFFECT_SOCKETS_DISABLE_ADDON") }
       expect(JSON.parse(stdout)).toEqual({ unix: unsupported, unnamed: unsupported, connected: unsupported, udp: "udp ok" })
       expect(fs.readdirSync(work)).toEqual([])

@@ -9,7 +9,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Queue } from "effect"
-import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -19,6 +18,7 @@ import { Listener, Socket } from "../src/index.js"
 import { spawnPython } from "./helpers/python.js"
 import { awaitSuspended } from "./helpers/rawPeers.js"
 import { openFds, RawPeer } from "./helpers/resources.js"
+import { runWithoutAddon } from "./helpers/noAddon.js"
 
 let dir: string
 beforeAll(() => void (dir = fs.mkdtempSync(os.tmpdir() + "/es-")))
@@ -392,14 +392,7 @@ describe("node:net fallback", () => {
   it.live("without the addon: connect, round trip, listener, stale-file policy; fd passing and mode are Unsupported", () =>
     Effect.gen(function* () {
       const work = fs.mkdtempSync(path.join(dir, "fb-"))
-      const stdout = yield* Effect.async<string, Error>((resume) => {
-        const child = execFile(path.join(root, "node_modules/.bin/tsx"), ["--eval", fallbackScript(work)], {
-          cwd: root,
-          env: { ...process.env, EFFECT_SOCKETS_DISABLE_ADDON: "1" },
-          timeout: 25_000
-        }, (error, out, err) => resume(error ? Effect.fail(new Error(`${error.message}\n${err}`)) : Effect.succeed(out)))
-        return Effect.sync(() => child.kill("SIGKILL"))
-      })
+      const stdout = yield* runWithoutAddon(fallbackScript(work))
       const unsupported = { tag: "UnsupportedError", why: expect.stringContaining("EFFECT_SOCKETS_DISABLE_ADDON") }
       expect(JSON.parse(stdout)).toEqual({
         echoed: "ping",
