@@ -78,6 +78,16 @@ const rawPingPongClient = async (port: number, rounds: number) => {
 // `churn` connect/close cycles against the server (connections/s). Clients are raw Node in
 // every row, so the row measures the server.
 
+/** W2 with effect-sockets on one end only (its server), so users see both cases. */
+const effectServerPingPong = ({ rounds }: Record<string, number>) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+    const listener = yield* Listener.createTcpListener({ localHost: "127.0.0.1" })
+    yield* Effect.forkScoped(listener.serve(effectEcho))
+    const start = now()
+    yield* Effect.promise(() => rawPingPongClient(portOf(listener), rounds!))
+    return rounds! / ((now() - start) / 1000)
+  })))
+
 const rawClients = async (port: number, connections: number, rounds: number) => {
   await Promise.all(Array.from({ length: connections }, () => rawPingPongClient(port, rounds)))
 }
@@ -163,7 +173,12 @@ export const tcpWorkloads: ReadonlyArray<Workload> = [
     title: "TCP ping-pong, 64 B",
     unit: "round trips/s",
     params: { full: { rounds: 100_000 }, quick: { rounds: 2_000 } },
-    impls: { raw: rawPingPong(raw), "effect-sockets": effectPingPong(effect), "@effect/platform": platformPingPong(platform) }
+    impls: {
+      raw: rawPingPong(raw),
+      "effect-sockets": effectPingPong(effect),
+      "effect-sockets server, raw client": effectServerPingPong,
+      "@effect/platform": platformPingPong(platform)
+    }
   },
   {
     id: "W3",
