@@ -42,6 +42,9 @@ export class NodeStream {
   private readonly readable = new Signal()
   private readonly releasedSignal: Array<() => void> = []
   private sendWaiter: ((error: Error | null | undefined) => void) | undefined = undefined
+  private writesIssued = 0
+  private writesDone = 0
+  private waitingFor = 0
   /** Received chunks not yet taken, oldest first, from `head` on. */
   private readonly queue: Array<Buffer> = []
   private head = 0
@@ -145,17 +148,13 @@ export class NodeStream {
       const bytes = toBytes(data)
       if (bytes.length === 0) return Effect.void
       if (this.socket.destroyed) return Effect.fail(this.brokenSend(closedBeforeEnd))
-      let finished = false
-      let outcome: Error | null | undefined
-      this.socket.write(bytes, (error) => {
-        finished = true
-        outcome = error
-        this.sendWaiter?.(error)
-      })
+      const seq = ++this.writesIssued
+      this.socket.write(bytes, this.onWritten)
       // Written straight through to the kernel: nothing is left in Node's buffer.
       if (this.socket.writableLength === 0 && !this.socket.destroyed) return Effect.void
       this.writing = true
       return Effect.async<void, SendError>((resume) => {
+        this.waitingFor = seq
         this.sendWaiter = (error) => {
           this.sendWaiter = undefined
           this.writing = false
@@ -164,13 +163,21 @@ export class NodeStream {
           const cause = error ?? (lost ? (this.socket.errored ?? closedBeforeEnd) : undefined)
           resume(cause ? Effect.fail(this.writeFailure(cause)) : Effect.void)
         }
-        if (finished) this.sendWaiter(outcome)
         return Effect.sync(() => {
           this.sendWaiter = undefined
           this.writing = false
         })
       })
     })
+
+  /**
+   * One callback for every write (Node runs them in order, and coalesces the ticks of a
+   * callback it has seen before); the waiting send is woken when its own write is done.
+   */
+  private readonly onWritten = (error?: Error | null): void => {
+    this.writesDone++
+    if (this.sendWaiter !== undefined && (error || this.writesDone >= this.waitingFor)) this.sendWaiter(error)
+  }
 
   private brokenSend(cause: unknown): BrokenResourceError {
     return new BrokenResourceError({ reason: reasonOf(cause), operation: "send", cause })
