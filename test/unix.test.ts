@@ -17,7 +17,7 @@ import * as path from "node:path"
 import { Listener, type NetError, Socket } from "../src/index.js"
 import type { ByteStream } from "../src/ByteStream.js"
 import { awaitSuspended, peerEnd, peerRead, peerReadToEnd, peerWrite } from "./helpers/rawPeers.js"
-import { countResources, RawPeer, settleTo } from "./helpers/resources.js"
+import { connectRawPathUnscoped, countResources, type RawPeer, settleTo } from "./helpers/resources.js"
 import { runPython, spawnPython } from "./helpers/python.js"
 
 let dir: string
@@ -57,19 +57,7 @@ const rawUnixServer = (at: string) =>
 
 /** A raw `node:net` client on a UNIX path, destroyed when the scope closes. */
 const rawClient = (at: string): Effect.Effect<RawPeer, Error, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.async<RawPeer, Error>((resume) => {
-      const socket = net.connect({ path: at, allowHalfOpen: true })
-      const peer = new RawPeer(socket)
-      const onError = (error: Error) => resume(Effect.fail(error))
-      socket.once("error", onError)
-      socket.once("connect", () => {
-        socket.off("error", onError)
-        resume(Effect.succeed(peer))
-      })
-    }),
-    (peer) => Effect.sync(() => peer.socket.destroy())
-  )
+  Effect.acquireRelease(connectRawPathUnscoped(at), (peer) => Effect.sync(() => peer.socket.destroy()))
 
 /** Every chunk until EndOfStream (bounded). */
 const receiveAll = (stream: ByteStream, maxChunks = 10_000) =>

@@ -113,8 +113,14 @@ export class RawPeer {
 
 /** Connects a raw client (half-open capable, as AnyIO's raw sockets are). */
 export const connectRawUnscoped = (host: string, port: number): Effect.Effect<RawPeer, Error> =>
+  connectRawTo({ host, port })
+
+/** Connects a raw client to a UNIX socket path. */
+export const connectRawPathUnscoped = (path: string): Effect.Effect<RawPeer, Error> => connectRawTo({ path })
+
+const connectRawTo = (target: { readonly host: string; readonly port: number } | { readonly path: string }) =>
   Effect.async<RawPeer, Error>((resume) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true })
+    const socket = net.connect({ ...target, allowHalfOpen: true })
     const peer = new RawPeer(socket)
     const onError = (error: Error) => resume(Effect.fail(error))
     socket.once("error", onError)

@@ -32,6 +32,7 @@ import { useTestCerts } from "../helpers/certs.js"
 import { spawnPython } from "../helpers/python.js"
 import { awaitSuspended, rawServer } from "../helpers/rawPeers.js"
 import {
+  connectRawPathUnscoped,
   connectRawUnscoped,
   countResources,
   expectBackToBaseline,
@@ -447,19 +448,7 @@ const emfileServer = (unixPath: string | undefined) => Effect.gen(function* () {
 
 /** A raw client of the fixture (TCP or UNIX path) that records what it receives. */
 const rawClient = (target: number | string): Effect.Effect<RawPeer, Error> =>
-  typeof target === "number"
-    ? connectRawUnscoped(HOST, target)
-    : Effect.async<RawPeer, Error>((resume) => {
-      const socket = net.connect({ path: target, allowHalfOpen: true })
-      const peer = new RawPeer(socket)
-      const onError = (error: Error) => resume(Effect.fail(error))
-      socket.once("error", onError)
-      socket.once("connect", () => {
-        socket.off("error", onError)
-        resume(Effect.succeed(peer))
-      })
-      return Effect.sync(() => socket.destroy())
-    })
+  typeof target === "number" ? connectRawUnscoped(HOST, target) : connectRawPathUnscoped(target)
 
 describe("faults: accept under EMFILE", () => {
   /*

@@ -13,7 +13,7 @@ import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import { countResources, type ResourceCount, settleTo } from "../helpers/resources.js"
 
-export { activeHandles, connectRaw, connectRawUnscoped, countResources, openFds, RawPeer, type ResourceCount, settleTo } from "../helpers/resources.js"
+export { activeHandles, connectRaw, connectRawPathUnscoped, connectRawUnscoped, countResources, openFds, RawPeer, type ResourceCount, settleTo } from "../helpers/resources.js"
 
 // ---------------------------------------------------------------------------------------------
 // Scale and seeds
