@@ -114,6 +114,18 @@ static napi_value throw_napi(napi_env env) {
     if ((call) != napi_ok) return throw_napi(env); \
   } while (0)
 
+/* A non-blocking call's result for JS: n (a count or an fd), -1 when it would block; any other
+   failure is thrown. `err` is the call's errno, read before anything else could change it. */
+static napi_value count_or_would_block(napi_env env, ssize_t n, int err, const char* syscall) {
+  if (n < 0) {
+    if (err != EAGAIN && err != EWOULDBLOCK) return throw_errno(env, err, syscall);
+    n = -1;
+  }
+  napi_value result;
+  NAPI(napi_create_int64(env, n, &result));
+  return result;
+}
+
 /* ---------------------------------------------------------------------------------------
  * Arguments
  * ------------------------------------------------------------------------------------- */
@@ -376,13 +388,7 @@ static napi_value js_accept(napi_env env, napi_callback_info info) {
   while (client < 0 && errno == EINTR);
   if (client >= 0 && set_fd_flags(client) < 0) { int err = errno; close(client); return throw_errno(env, err, "fcntl"); }
 #endif
-  if (client < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, errno, "accept");
-    client = -1;
-  }
-  napi_value result;
-  NAPI(napi_create_int32(env, client, &result));
-  return result;
+  return count_or_would_block(env, client, errno, "accept");
 }
 
 static napi_value js_shutdown(napi_env env, napi_callback_info info) {
@@ -433,13 +439,7 @@ static napi_value js_recv(napi_env env, napi_callback_info info) {
   if (!arg_int(env, argv[0], "fd", &fd) || !arg_slice(env, argv + 1, &data, &length)) return NULL;
   do n = recv(fd, data, length, 0);
   while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, errno, "recv");
-    n = -1;
-  }
-  napi_value result;
-  NAPI(napi_create_int64(env, n, &result));
-  return result;
+  return count_or_would_block(env, n, errno, "recv");
 }
 
 /* send(fd, buf, offset, length): bytes sent (maybe fewer), -1 when it would block. */
@@ -452,13 +452,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   if (!arg_int(env, argv[0], "fd", &fd) || !arg_slice(env, argv + 1, &data, &length)) return NULL;
   do n = send(fd, data, length, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, errno, "send");
-    n = -1;
-  }
-  napi_value result;
-  NAPI(napi_create_int64(env, n, &result));
-  return result;
+  return count_or_would_block(env, n, errno, "send");
 }
 
 /*
@@ -530,13 +524,7 @@ static napi_value js_sendmsg(napi_env env, napi_callback_info info) {
   while (n < 0 && errno == EINTR);
   int err = errno;
   free(control);
-  if (n < 0) {
-    if (err != EAGAIN && err != EWOULDBLOCK) return throw_errno(env, err, "sendmsg");
-    n = -1;
-  }
-  napi_value result;
-  NAPI(napi_create_int64(env, n, &result));
-  return result;
+  return count_or_would_block(env, n, err, "sendmsg");
 }
 
 static void close_all(const int* fds, size_t count) {
