@@ -84,7 +84,6 @@ const listenWithAddon = (
     })
     const watcher = new FdWatcher(addon, fd)
     let closed = false
-    let accepting = false
     const accept: Effect.Effect<UnixStream, ClosedResourceError | BusyResourceError | ListenError> = Effect.suspend(() => {
       if (closed) return Effect.fail(new ClosedResourceError({ operation: "accept" }))
       let client: number
@@ -94,9 +93,8 @@ const listenWithAddon = (
         return Effect.fail(listenError(path, cause))
       }
       if (client !== WOULD_BLOCK) return Effect.succeed(addonStream.make(addon, client))
-      if (accepting) return Effect.fail(new BusyResourceError({ operation: "accepting on" }))
-      accepting = true
-      return watcher.waitReadable.pipe(Effect.ensuring(Effect.sync(() => (accepting = false))), Effect.zipRight(accept))
+      if (watcher.readerWaiting) return Effect.fail(new BusyResourceError({ operation: "accepting on" }))
+      return Effect.zipRight(watcher.waitReadable, accept)
     })
     const close = Effect.suspend(() => {
       if (closed) return Effect.void

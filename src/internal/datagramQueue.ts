@@ -13,7 +13,6 @@ import { Signal } from "./signal.js"
 export class DatagramQueue<A> {
   private readonly items: Array<A> = []
   private head = 0
-  private receiving = false
   private closed = false
   private pendingError: BrokenResourceError | undefined = undefined
   private readonly ready = new Signal()
@@ -59,12 +58,8 @@ export class DatagramQueue<A> {
       if (error) return Effect.fail(error)
       // The datagram leaves the queue in this last synchronous step: an interrupted receive loses nothing.
       if (this.size > 0) return Effect.sync(() => this.shift())
-      if (this.receiving) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
-      this.receiving = true
-      return this.ready.wait.pipe(
-        Effect.ensuring(Effect.sync(() => (this.receiving = false))),
-        Effect.zipRight(this.take)
-      )
+      if (this.ready.isWaiting) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
+      return Effect.zipRight(this.ready.wait, this.take)
     }
   )
 

@@ -36,7 +36,6 @@ export const make = <A extends ByteStream>(options: ListenerOptions<A>): Listene
   const pending: Array<net.Socket> = []
   let acceptFailure: ListenError | undefined
   let closed = false
-  let accepting = false
   const ready = new Signal()
 
   for (const server of options.servers) {
@@ -65,12 +64,8 @@ export const make = <A extends ByteStream>(options: ListenerOptions<A>): Listene
       acceptFailure = undefined
       return Effect.fail(failure)
     }
-    if (accepting) return Effect.fail(new BusyResourceError({ operation: "accepting on" }))
-    accepting = true
-    return ready.wait.pipe(
-      Effect.ensuring(Effect.sync(() => (accepting = false))),
-      Effect.zipRight(acceptOne)
-    )
+    if (ready.isWaiting) return Effect.fail(new BusyResourceError({ operation: "accepting on" }))
+    return Effect.zipRight(ready.wait, acceptOne)
   })
 
   const close = Effect.suspend(() => {

@@ -33,8 +33,6 @@ export const makePipe = (
     const chunks: Array<Uint8Array> = []
     let sendClosed = false
     let receiveClosed = false
-    let sending = false
-    let receiving = false
     const dataReady = new Signal()
     const spaceReady = new Signal()
 
@@ -50,12 +48,8 @@ export const makePipe = (
           dataReady.wake()
           return Effect.void
         }
-        if (sending) return Effect.fail(new BusyResourceError({ operation: "writing to" }))
-        sending = true
-        return spaceReady.wait.pipe(
-          Effect.ensuring(Effect.sync(() => (sending = false))),
-          Effect.zipRight(send(data))
-        )
+        if (spaceReady.isWaiting) return Effect.fail(new BusyResourceError({ operation: "writing to" }))
+        return Effect.zipRight(spaceReady.wait, send(data))
       })
 
     const receive = (maxBytes = DEFAULT_MAX_BYTES): Effect.Effect<Uint8Array, ReceiveError> =>
@@ -73,12 +67,8 @@ export const makePipe = (
           })
         }
         if (sendClosed) return Effect.fail(new EndOfStream())
-        if (receiving) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
-        receiving = true
-        return dataReady.wait.pipe(
-          Effect.ensuring(Effect.sync(() => (receiving = false))),
-          Effect.zipRight(receive(maxBytes))
-        )
+        if (dataReady.isWaiting) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
+        return Effect.zipRight(dataReady.wait, receive(maxBytes))
       })
 
     const sender: ByteSendStream = {
