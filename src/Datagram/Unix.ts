@@ -120,10 +120,7 @@ class DatagramCore {
   private fill(): "ready" | "wait" {
     if (!this.watcher.maybeReadable) return "wait"
     const result = this.addon.recvmsg(this.fd, this.buffer, 0, this.buffer.length, 0)
-    if (result === null) {
-      this.watcher.sawEmpty()
-      return "wait"
-    }
+    if (result === null) return "wait"
     if (result.truncated) {
       throw Object.assign(new Error(`a datagram longer than ${this.buffer.length} bytes was received and dropped`), { code: "EMSGSIZE" })
     }
@@ -136,9 +133,9 @@ class DatagramCore {
    * datagram leaves `pending` only there.
    */
   receive<A>(shape: (payload: Uint8Array, sender: Buffer | null) => A): Effect.Effect<A, DatagramReceiveError> {
-    const loop: Effect.Effect<A, DatagramReceiveError> = Effect.suspend((): Effect.Effect<A, DatagramReceiveError> => {
+    const loop: Effect.Effect<A, DatagramReceiveError> = Effect.withFiberRuntime((fiber): Effect.Effect<A, DatagramReceiveError> => {
       if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
-      if (this.watcher.readerWaiting) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
+      if (this.watcher.readerBusy(fiber)) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
       if (this.pending === undefined) {
         let outcome: "ready" | "wait"
         try {

@@ -84,7 +84,7 @@ const listenWithAddon = (
     })
     const watcher = new FdWatcher(addon, fd)
     let closed = false
-    const accept: Effect.Effect<UnixStream, ClosedResourceError | BusyResourceError | ListenError> = Effect.suspend(() => {
+    const accept: Effect.Effect<UnixStream, ClosedResourceError | BusyResourceError | ListenError> = Effect.withFiberRuntime((fiber) => {
       if (closed) return Effect.fail(new ClosedResourceError({ operation: "accept" }))
       let client: number
       try {
@@ -93,7 +93,7 @@ const listenWithAddon = (
         return Effect.fail(listenError(path, cause))
       }
       if (client !== WOULD_BLOCK) return Effect.succeed(addonStream.make(addon, client))
-      if (watcher.readerWaiting) return Effect.fail(new BusyResourceError({ operation: "accepting on" }))
+      if (watcher.readerBusy(fiber)) return Effect.fail(new BusyResourceError({ operation: "accepting on" }))
       return Effect.zipRight(watcher.waitReadable, accept)
     })
     const close = Effect.suspend(() => {

@@ -73,12 +73,12 @@ export class AddonStream {
 
   /** Waits (as the one reader) until `fill` has put something in `pending`, or fails. */
   private awaitData(fill: Effect.Effect<Fill, BrokenResourceError>): Effect.Effect<void, ReceiveError> {
-    const loop: Effect.Effect<void, ReceiveError> = Effect.suspend(() => {
+    const loop: Effect.Effect<void, ReceiveError> = Effect.withFiberRuntime((fiber) => {
       const bad = this.receiveCheck()
       if (bad) return Effect.fail(bad)
       if (this.pending.length > 0) return Effect.void
       if (this.eof) return Effect.fail(new EndOfStream())
-      if (this.watcher.readerWaiting) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
+      if (this.watcher.readerBusy(fiber)) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
       return Effect.flatMap(fill, (outcome): Effect.Effect<void, ReceiveError> => {
         if (outcome === "data") return Effect.void
         if (outcome === "eof") {
@@ -96,10 +96,7 @@ export class AddonStream {
     this.fillWith(() => {
       if (!this.watcher.maybeReadable) return "wait"
       const n = this.addon.recv(this.fd, scratch, 0, readSize(maxBytes))
-      if (n === WOULD_BLOCK) {
-        this.watcher.sawEmpty()
-        return "wait"
-      }
+      if (n === WOULD_BLOCK) return "wait"
       if (n === 0) return "eof"
       this.pending = Buffer.from(scratch.subarray(0, n))
       return "data"
@@ -129,10 +126,7 @@ export class AddonStream {
       const fill = this.fillWith(() => {
         if (!this.watcher.maybeReadable) return "wait"
         const result = this.addon.recvmsg(this.fd, scratch, 0, readSize(msglen), maxfds)
-        if (result === null) {
-          this.watcher.sawEmpty()
-          return "wait"
-        }
+        if (result === null) return "wait"
         if (result.controlTruncated) {
           for (const fd of result.fds) this.addon.close(fd)
           throw new FdsTruncated(maxfds)

@@ -15,7 +15,10 @@ export class DatagramQueue<A> {
   private head = 0
   private closed = false
   private pendingError: BrokenResourceError | undefined = undefined
-  private readonly ready = new Signal()
+  private readonly ready = new Signal(() => this.closed || this.size > 0 || this.pendingError !== undefined)
+  private readonly readyWait = this.ready.waitExclusive(
+    Effect.failSync(() => new BusyResourceError({ operation: "reading from" }))
+  )
   dropped = 0
 
   constructor(readonly capacity: number) {}
@@ -58,8 +61,7 @@ export class DatagramQueue<A> {
       if (error) return Effect.fail(error)
       // The datagram leaves the queue in this last synchronous step: an interrupted receive loses nothing.
       if (this.size > 0) return Effect.sync(() => this.shift())
-      if (this.ready.isWaiting) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
-      return Effect.zipRight(this.ready.wait, this.take)
+      return Effect.zipRight(this.readyWait, this.take)
     }
   )
 

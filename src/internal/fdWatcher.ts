@@ -8,6 +8,7 @@
  * `maybeReadable` lets a reader skip a syscall it knows would find nothing.
  */
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import type { Addon, Poller } from "./addon.js"
 import { Signal } from "./signal.js"
 
@@ -17,13 +18,15 @@ export class FdWatcher {
   private watchingRead = false
   private watchingWrite = false
   private closed = false
-  private readonly readable = new Signal()
-  private readonly writable = new Signal()
+  private readonly readable = new Signal(() => this.closed || this.maybeReadable)
+  private readonly writable = new Signal(() => this.closed || this.maybeWritable)
   /**
    * False only while the read side is watched and nothing was reported since a read found the
    * socket empty: then a read would certainly find nothing again.
    */
   maybeReadable = true
+  /** A writable report arrived since the writer last started waiting. */
+  private maybeWritable = false
 
   constructor(addon: Addon, readonly fd: number) {
     this.poller = new addon.Poller(fd, (error, readable, writable) => {
@@ -31,18 +34,19 @@ export class FdWatcher {
       // its next syscall reports the real error.
       if (error !== 0) {
         this.watchingRead = this.watchingWrite = false
-        this.maybeReadable = true
+        this.maybeReadable = this.maybeWritable = true
         this.readable.wake()
         this.writable.wake()
         return
       }
       if (readable) {
         this.maybeReadable = true
-        if (this.readable.isWaiting) this.readable.wake()
+        if (this.readable.hasWaiter) this.readable.wake()
         else this.watchingRead = false
       }
       if (writable) {
-        if (this.writable.isWaiting) this.writable.wake()
+        this.maybeWritable = true
+        if (this.writable.hasWaiter) this.writable.wake()
         else this.watchingWrite = false
       }
       if ((readable && !this.watchingRead) || (writable && !this.watchingWrite)) this.update()
@@ -53,15 +57,15 @@ export class FdWatcher {
     if (this.closed) return
     if (this.watchingRead || this.watchingWrite) this.poller.start(this.watchingRead, this.watchingWrite)
     else this.poller.stop()
-    if (!this.watchingRead) this.maybeReadable = true
   }
 
-  /** The reader found the socket empty (EAGAIN). */
-  sawEmpty(): void {
-    if (this.watchingRead) this.maybeReadable = false
-  }
-
+  /**
+   * Waits for a readiness report. Call it only after finding the fd empty (EAGAIN): until the
+   * report, a reader may skip the syscall. The poller is level-triggered, so bytes that
+   * arrived since are reported as soon as it runs.
+   */
   readonly waitReadable: Effect.Effect<void> = Effect.suspend(() => {
+    this.maybeReadable = false
     if (!this.watchingRead && !this.closed) {
       this.watchingRead = true
       this.update()
@@ -70,6 +74,7 @@ export class FdWatcher {
   })
 
   readonly waitWritable: Effect.Effect<void> = Effect.suspend(() => {
+    this.maybeWritable = false
     if (!this.watchingWrite && !this.closed) {
       this.watchingWrite = true
       this.update()
@@ -77,9 +82,9 @@ export class FdWatcher {
     return this.writable.wait
   })
 
-  /** Whether a fiber waits to read (the one-reader rule). */
-  get readerWaiting(): boolean {
-    return this.readable.isWaiting
+  /** Whether a fiber other than `current` waits to read (the one-reader rule). */
+  readerBusy(current: Fiber.RuntimeFiber<unknown, unknown>): boolean {
+    return this.readable.isBusy(current)
   }
 
   /** Stops watching and wakes every waiter; the fd may be closed after this. */

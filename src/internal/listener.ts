@@ -36,7 +36,8 @@ export const make = <A extends ByteStream>(options: ListenerOptions<A>): Listene
   const pending: Array<net.Socket> = []
   let acceptFailure: ListenError | undefined
   let closed = false
-  const ready = new Signal()
+  const ready = new Signal(() => closed || pending.length > 0 || acceptFailure !== undefined)
+  const readyWait = ready.waitExclusive(Effect.failSync(() => new BusyResourceError({ operation: "accepting on" })))
 
   for (const server of options.servers) {
     server.on("connection", (socket: net.Socket) => {
@@ -64,8 +65,7 @@ export const make = <A extends ByteStream>(options: ListenerOptions<A>): Listene
       acceptFailure = undefined
       return Effect.fail(failure)
     }
-    if (ready.isWaiting) return Effect.fail(new BusyResourceError({ operation: "accepting on" }))
-    return Effect.zipRight(ready.wait, acceptOne)
+    return Effect.zipRight(readyWait, acceptOne)
   })
 
   const close = Effect.suspend(() => {

@@ -33,8 +33,10 @@ export const makePipe = (
     const chunks: Array<Uint8Array> = []
     let sendClosed = false
     let receiveClosed = false
-    const dataReady = new Signal()
-    const spaceReady = new Signal()
+    const dataReady = new Signal(() => receiveClosed || sendClosed || chunks.length > 0)
+    const spaceReady = new Signal(() => receiveClosed || sendClosed || chunks.length < capacity)
+    const dataWait = dataReady.waitExclusive(Effect.failSync(() => new BusyResourceError({ operation: "reading from" })))
+    const spaceWait = spaceReady.waitExclusive(Effect.failSync(() => new BusyResourceError({ operation: "writing to" })))
 
     const send = (data: Uint8Array | string): Effect.Effect<void, SendError> =>
       Effect.suspend(() => {
@@ -48,8 +50,7 @@ export const makePipe = (
           dataReady.wake()
           return Effect.void
         }
-        if (spaceReady.isWaiting) return Effect.fail(new BusyResourceError({ operation: "writing to" }))
-        return Effect.zipRight(spaceReady.wait, send(data))
+        return Effect.zipRight(spaceWait, send(data))
       })
 
     const receive = (maxBytes = DEFAULT_MAX_BYTES): Effect.Effect<Uint8Array, ReceiveError> =>
@@ -67,8 +68,7 @@ export const makePipe = (
           })
         }
         if (sendClosed) return Effect.fail(new EndOfStream())
-        if (dataReady.isWaiting) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
-        return Effect.zipRight(dataReady.wait, receive(maxBytes))
+        return Effect.zipRight(dataWait, receive(maxBytes))
       })
 
     const sender: ByteSendStream = {

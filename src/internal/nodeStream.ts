@@ -24,6 +24,8 @@ import { Signal } from "./signal.js"
 
 const closedBeforeEnd = new Error("the socket was closed before the peer ended the stream")
 
+const busyReading = Effect.failSync(() => new BusyResourceError({ operation: "reading from" }))
+
 /** Queued bytes at which the socket is paused (Node then buffers at most its high-water mark more). */
 const QUEUE_LIMIT = 256 * 1024
 
@@ -39,7 +41,10 @@ export class NodeStream {
   private released = false
   private failure: BrokenResourceError | undefined = undefined
   private writing = false
-  private readonly readable = new Signal()
+  private readonly readable = new Signal(
+    () => this.queuedBytes > 0 || this.eof || this.released || this.closed || this.failure !== undefined
+  )
+  private readonly readWait = this.readable.waitExclusive(busyReading)
   private readonly releasedSignal: Array<() => void> = []
   private sendWaiter: ((error: Error | null | undefined) => void) | undefined = undefined
   private writesIssued = 0
@@ -101,10 +106,9 @@ export class NodeStream {
           new BrokenResourceError({ reason: "ConnectionReset", operation: "receive", cause: closedBeforeEnd })
         )
       }
-      if (this.readable.isWaiting) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
       return waitThenReceive
     })
-    const waitThenReceive = Effect.zipRight(this.readable.wait, receive)
+    const waitThenReceive = Effect.zipRight(this.readWait, receive)
     return receive
   }
 

@@ -37,9 +37,11 @@ export class TransportDuplex extends Duplex {
   transportEnded = false
   cleanEnd = false
   tlsSocket: tls.TLSSocket | undefined = undefined
-  private readonly wantData = new Signal()
-  private readonly writeReady = new Signal()
+  /** Node asked for data (`_read`) since a push last returned false. */
+  private readRequested = false
+  private readonly wantData = new Signal(() => this.readRequested)
   private readonly writes: Array<Write> = []
+  private readonly writeReady = new Signal(() => this.writes.length > 0)
   private readonly pumps: Array<Fiber.RuntimeFiber<void>>
 
   constructor(readonly inner: ByteStream) {
@@ -49,7 +51,12 @@ export class TransportDuplex extends Duplex {
 
   /** Receives and pushes; waits for `_read` when Node's buffer is full. */
   private readonly readLoop: Effect.Effect<void> = Effect.matchEffect(Effect.suspend(() => this.inner.receive()), {
-    onSuccess: (chunk) => Effect.suspend(() => (this.push(chunk) ? this.readLoop : Effect.zipRight(this.wantData.wait, this.readLoop))),
+    onSuccess: (chunk) =>
+      Effect.suspend(() => {
+        this.readRequested = false
+        if (this.push(chunk)) return this.readLoop
+        return Effect.zipRight(this.wantData.wait, this.readLoop)
+      }),
     onFailure: (error) =>
       Effect.sync(() => {
         if (error._tag === "EndOfStream") {
@@ -77,6 +84,7 @@ export class TransportDuplex extends Duplex {
   })
 
   override _read(): void {
+    this.readRequested = true
     this.wantData.wake()
   }
 
