@@ -186,6 +186,30 @@ describe("TLS streams (wrapTls)", () => {
       expect(yield* roundTrip(stream, "hello")).toBe("olleh")
     }))
 
+  it.scopedLive("I83 server side, standardCompatible false (Node's native TLS route): a ClientHello already received by the TCP stream is handed over with it; the inner stream is Closed afterwards", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.createTcpListener({ localHost: HOST })
+      const client = tls.connect({ host: HOST, port: portOf(listener), ca: certs().ca.cert, servername: "localhost" })
+      client.on("error", () => {})
+      yield* Effect.addFinalizer(() => Effect.sync(() => client.destroy()))
+      const tcp = yield* listener.accept
+      // Let the ClientHello arrive and sit in the TCP stream's queue before the wrap.
+      yield* Effect.sleep("100 millis")
+      const stream = yield* bounded(
+        Socket.wrapTls(tcp, { ...serving(), serverSide: true, standardCompatible: false }),
+        "the native-route handshake"
+      )
+      expect(stream.attributes.standardCompatible).toBe(false)
+      client.write("over native TLS")
+      expect(yield* receiveText(stream, 15)).toBe("over native TLS")
+      yield* stream.send("back")
+      expect((yield* peerRead(client, 4)).toString()).toBe("back")
+      expectTag(yield* Effect.flip(tcp.receive()), "ClosedResourceError")
+      expectTag(yield* Effect.flip(tcp.send("x")), "ClosedResourceError")
+      yield* stream.close
+      yield* bounded(tcp.close, "closing the handed-over TCP stream")
+    }))
+
   it.scopedLive("I84 client attributes: the transport's plus the session's; receive(0) is an argument error", () =>
     Effect.gen(function*() {
       const server = yield* rawEchoServer({ ...serving(), ALPNProtocols: ["h2"] })

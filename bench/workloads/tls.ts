@@ -4,7 +4,9 @@
  * region (`testCert`), and verified by both clients against it as their only CA. TLS 1.3 (both
  * sides' default). Timing starts once the client's handshake is done. Rows: raw `node:tls`
  * (`tls.createServer` / `tls.connect`, TCP_NODELAY on both ends as the TCP rows; the baseline)
- * and effect-sockets (`createTcpListener({ tls })` + `serve`, `connectTcp(…, { tls })`).
+ * and effect-sockets (`createTcpListener({ tls })` + `serve`, `connectTcp(…, { tls })`), once
+ * standard-compatible (the default: ragged-EOF detection, TLS over our transport Duplex) and once
+ * with `standardCompatible: false` (Node's native TLS on the socket, as the raw row).
  */
 import { Effect } from "effect"
 import * as tls from "node:tls"
@@ -45,14 +47,20 @@ const raw: RawTransport = {
     })
 }
 
-const effect: EffectTransport = {
+/** effect-sockets on both ends; `standardCompatible: false` takes Node's native TLS route. */
+const effect = (standardCompatible: boolean): EffectTransport => ({
   listen: Effect.suspend(() => {
     const { cert, key } = testCert()
-    return Listener.createTcpListener({ localHost: "127.0.0.1", tls: { cert, key } })
+    return Listener.createTcpListener({ localHost: "127.0.0.1", tls: { cert, key, standardCompatible } })
   }),
   connect: (listener) =>
-    Socket.connectTcp("127.0.0.1", (listener.addresses[0] as { port: number }).port, { tls: { ca: testCert().cert } })
-}
+    Socket.connectTcp("127.0.0.1", (listener.addresses[0] as { port: number }).port, {
+      tls: { ca: testCert().cert },
+      tlsStandardCompatible: standardCompatible
+    })
+})
+
+const NATIVE = "effect-sockets, tlsStandardCompatible: false"
 
 /** The TLS workloads. */
 export const tlsWorkloads: ReadonlyArray<Workload> = [
@@ -61,13 +69,13 @@ export const tlsWorkloads: ReadonlyArray<Workload> = [
     title: "TLS bulk, 64 KiB sends",
     unit: "MiB/s",
     params: { full: { total: 1024 * MiB }, quick: { total: 32 * MiB } },
-    impls: { raw: rawBulk(raw), "effect-sockets": effectBulk(effect) }
+    impls: { raw: rawBulk(raw), "effect-sockets": effectBulk(effect(true)), [NATIVE]: effectBulk(effect(false)) }
   },
   {
     id: "W6p",
     title: "TLS ping-pong, 64 B",
     unit: "round trips/s",
     params: { full: { rounds: 100_000 }, quick: { rounds: 2_000 } },
-    impls: { raw: rawPingPong(raw), "effect-sockets": effectPingPong(effect) }
+    impls: { raw: rawPingPong(raw), "effect-sockets": effectPingPong(effect(true)), [NATIVE]: effectPingPong(effect(false)) }
   }
 ]

@@ -25,6 +25,7 @@ import { Signal } from "./signal.js"
 const closedBeforeEnd = new Error("the socket was closed before the peer ended the stream")
 
 const busyReading = Effect.failSync(() => new BusyResourceError({ operation: "reading from" }))
+const busyWriting = Effect.failSync(() => new BusyResourceError({ operation: "writing to" }))
 
 /** Queued bytes at which the socket is paused (Node then buffers at most its high-water mark more). */
 const QUEUE_LIMIT = 256 * 1024
@@ -33,6 +34,8 @@ const QUEUE_LIMIT = 256 * 1024
 export class NodeStream {
   /** this side called close */
   private closed = false
+  /** the socket was handed to another owner (`detach`): this stream only closes it */
+  private detached = false
   /** this side called sendEof */
   private eofSent = false
   /** the peer's FIN was reached (every byte before it has been buffered) */
@@ -40,16 +43,19 @@ export class NodeStream {
   /** Node emitted 'close': the file descriptor is released */
   private released = false
   private failure: BrokenResourceError | undefined = undefined
-  private writing = false
   private readonly readable = new Signal(
     () => this.queuedBytes > 0 || this.eof || this.released || this.closed || this.failure !== undefined
   )
   private readonly readWait = this.readable.waitExclusive(busyReading)
   private readonly releasedSignal: Array<() => void> = []
-  private sendWaiter: ((error: Error | null | undefined) => void) | undefined = undefined
   private writesIssued = 0
   private writesDone = 0
+  /** The write a parked send waits for, and the first write error since it parked. */
   private waitingFor = 0
+  private writeError: Error | undefined = undefined
+  private readonly written = new Signal(
+    () => this.writesDone >= this.waitingFor || this.writeError !== undefined || this.closed
+  )
   /** Received chunks not yet taken, oldest first, from `head` on. */
   private readonly queue: Array<Buffer> = []
   private head = 0
@@ -62,23 +68,9 @@ export class NodeStream {
       this.failure = new BrokenResourceError({ reason: reasonOf(socket.errored), operation: "receive", cause: socket.errored })
     }
     if (socket.closed) this.released = true
-    socket.on("data", (chunk: Buffer) => {
-      this.queue.push(chunk)
-      this.queuedBytes += chunk.length
-      if (this.queuedBytes >= QUEUE_LIMIT && !this.pausedByUs) {
-        this.pausedByUs = true
-        socket.pause()
-      }
-      this.readable.wake()
-    })
-    socket.on("end", () => {
-      this.eof = true
-      this.readable.wake()
-    })
-    socket.on("error", (error) => {
-      this.failure ??= new BrokenResourceError({ reason: reasonOf(error), operation: "receive", cause: error })
-      this.readable.wake()
-    })
+    socket.on("data", this.onData)
+    socket.on("end", this.onEnd)
+    socket.on("error", this.onError)
     socket.on("close", () => {
       this.released = true
       this.readable.wake()
@@ -86,6 +78,46 @@ export class NodeStream {
     })
     // Accepted sockets start paused (nothing read before someone owns them).
     socket.resume()
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.queue.push(chunk)
+    this.queuedBytes += chunk.length
+    if (this.queuedBytes >= QUEUE_LIMIT && !this.pausedByUs) {
+      this.pausedByUs = true
+      this.socket.pause()
+    }
+    this.readable.wake()
+  }
+
+  private readonly onEnd = (): void => {
+    this.eof = true
+    this.readable.wake()
+  }
+
+  private readonly onError = (error: Error): void => {
+    this.failure ??= new BrokenResourceError({ reason: reasonOf(error), operation: "receive", cause: error })
+    this.readable.wake()
+  }
+
+  /**
+   * Hands the socket to a new owner (Node's native TLS) with the bytes received but not yet
+   * taken put back into it, or returns undefined when this stream is in use or past its
+   * prime. Afterwards `close` only destroys the socket and waits for its release.
+   */
+  detach(): net.Socket | undefined {
+    if (this.closed || this.eofSent || this.eof || this.released || this.failure) return undefined
+    if (this.readable.hasWaiter || this.written.hasWaiter || this.socket.writableLength > 0) return undefined
+    this.socket.off("data", this.onData)
+    this.socket.off("end", this.onEnd)
+    this.socket.off("error", this.onError)
+    this.socket.pause()
+    for (let i = this.queue.length - 1; i >= this.head; i--) this.socket.unshift(this.queue[i]!)
+    this.queue.length = 0
+    this.head = 0
+    this.queuedBytes = 0
+    this.detached = true
+    return this.socket
   }
 
   /**
@@ -97,7 +129,7 @@ export class NodeStream {
     if (invalid) return Effect.fail(invalid)
     const take = Effect.sync(() => this.take(maxBytes))
     const receive: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() => {
-      if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
+      if (this.closed || this.detached) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
       if (this.failure) return Effect.fail(this.failure)
       if (this.queuedBytes > 0) return take
       if (this.eof) return Effect.fail(new EndOfStream())
@@ -145,10 +177,10 @@ export class NodeStream {
   }
 
   readonly send = (data: Uint8Array | string): Effect.Effect<void, SendError> =>
-    Effect.suspend(() => {
-      if (this.closed || this.eofSent) return Effect.fail(new ClosedResourceError({ operation: "send" }))
+    Effect.withFiberRuntime((fiber) => {
+      if (this.closed || this.eofSent || this.detached) return Effect.fail(new ClosedResourceError({ operation: "send" }))
       if (this.failure) return Effect.fail(this.brokenSend(this.failure.cause))
-      if (this.writing) return Effect.fail(new BusyResourceError({ operation: "writing to" }))
+      if (this.written.isBusy(fiber)) return busyWriting
       const bytes = toBytes(data)
       if (bytes.length === 0) return Effect.void
       if (this.socket.destroyed) return Effect.fail(this.brokenSend(closedBeforeEnd))
@@ -156,31 +188,30 @@ export class NodeStream {
       this.socket.write(bytes, this.onWritten)
       // Written straight through to the kernel: nothing is left in Node's buffer.
       if (this.socket.writableLength === 0 && !this.socket.destroyed) return Effect.void
-      this.writing = true
-      return Effect.async<void, SendError>((resume) => {
-        this.waitingFor = seq
-        this.sendWaiter = (error) => {
-          this.sendWaiter = undefined
-          this.writing = false
-          // Node reports a write on a socket it already destroyed (a reset) as done: it was not.
-          const lost = !error && this.socket.destroyed && !this.closed
-          const cause = error ?? (lost ? (this.socket.errored ?? closedBeforeEnd) : undefined)
-          resume(cause ? Effect.fail(this.writeFailure(cause)) : Effect.void)
-        }
-        return Effect.sync(() => {
-          this.sendWaiter = undefined
-          this.writing = false
-        })
-      })
+      this.waitingFor = seq
+      this.writeError = undefined
+      return this.awaitWrite
     })
+
+  /** What the waiting send learns once its write is done (or the stream closed under it). */
+  private readonly writeOutcome: Effect.Effect<void, SendError> = Effect.suspend(() => {
+    if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "send" }))
+    return this.writeError ? Effect.fail(this.writeFailure(this.writeError)) : Effect.void
+  })
+
+  private readonly awaitWrite = Effect.zipRight(this.written.wait, this.writeOutcome)
 
   /**
    * One callback for every write (Node runs them in order, and coalesces the ticks of a
-   * callback it has seen before); the waiting send is woken when its own write is done.
+   * callback it has seen before); the waiting send is woken when its own write is done, or
+   * by the first error.
    */
   private readonly onWritten = (error?: Error | null): void => {
     this.writesDone++
-    if (this.sendWaiter !== undefined && (error || this.writesDone >= this.waitingFor)) this.sendWaiter(error)
+    // Node reports a write on a socket it already destroyed (a reset) as done: it was not.
+    const failed = error ?? (this.socket.destroyed && !this.closed ? (this.socket.errored ?? closedBeforeEnd) : undefined)
+    if (failed) this.writeError ??= failed
+    if (failed || this.writesDone >= this.waitingFor) this.written.wake()
   }
 
   private brokenSend(cause: unknown): BrokenResourceError {
@@ -197,7 +228,7 @@ export class NodeStream {
   }
 
   readonly sendEof: Effect.Effect<void, SendEofError> = Effect.suspend((): Effect.Effect<void, SendEofError> => {
-    if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "sendEof" }))
+    if (this.closed || this.detached) return Effect.fail(new ClosedResourceError({ operation: "sendEof" }))
     if (this.eofSent) return Effect.void
     if (this.failure) return Effect.fail(this.brokenSend(this.failure.cause))
     this.eofSent = true
@@ -211,7 +242,7 @@ export class NodeStream {
       this.closed = true
       this.socket.destroy()
       this.readable.wake()
-      this.sendWaiter?.(new Error("closed"))
+      this.written.wake()
     }
     if (this.released) return Effect.void
     return Effect.async<void>((resume) => {
@@ -229,11 +260,22 @@ export const make = <A extends Attributes>(
   attributes: A
 ): ByteStream & { readonly attributes: A } => {
   const core = new NodeStream(socket)
-  return makeByteStream({
+  const stream = makeByteStream({
     receive: core.receive,
     send: core.send,
     sendEof: core.sendEof,
     close: core.close,
     attributes
   })
+  cores.set(stream, core)
+  return stream
 }
+
+const cores = new WeakMap<ByteStream, NodeStream>()
+
+/**
+ * @internal
+ * The `net.Socket` under a stream made by `make`, handed over with its unread bytes (see
+ * `NodeStream.detach`), or undefined for any other stream or one already in use.
+ */
+export const detachSocket = (stream: ByteStream): net.Socket | undefined => cores.get(stream)?.detach()

@@ -1,18 +1,25 @@
 /**
  * @internal
- * The TLS handshake over a TransportDuplex, the TLS stream's receive/close policy (ragged EOF,
- * close_notify on close) and its attributes.
+ * The TLS handshake, the TLS stream's receive/close policy (ragged EOF, close_notify on close)
+ * and its attributes.
+ *
+ * Two routes. Standard-compatible TLS (the default) runs over a TransportDuplex, because only
+ * there do we see the transport's own end of stream and can tell a ragged EOF from
+ * close_notify. Without that requirement, a stream over a `net.Socket` hands its socket to
+ * Node's native TLS (OpenSSL on the TCP/pipe handle, no JavaScript between the layers), as
+ * raw `node:tls` runs.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as net from "node:net"
+import type { Duplex } from "node:stream"
 import * as tls from "node:tls"
 import * as url from "node:url"
 import type { ByteStream, ReceiveError } from "../ByteStream.js"
 import { BrokenResourceError, codeOf, reasonOf, TlsError, UnsupportedError } from "../NetError.js"
 import type { TlsAttributes, TlsOptions, TlsStream } from "../Socket/Tls.js"
 import { make as makeByteStream } from "./byteStream.js"
-import { NodeStream } from "./nodeStream.js"
+import { detachSocket, NodeStream } from "./nodeStream.js"
 import { TransportDuplex, TransportError } from "./tlsTransport.js"
 
 const verifyCodes = new Set([
@@ -57,11 +64,11 @@ const contextOptions = (options: TlsOptions): tls.SecureContextOptions => ({
   ...(options.maxVersion !== undefined ? { maxVersion: options.maxVersion } : {})
 })
 
-const startTls = (duplex: TransportDuplex, options: TlsOptions): tls.TLSSocket => {
+const startTls = (transport: Duplex, options: TlsOptions): tls.TLSSocket => {
   const secureContext = options.secureContext ?? tls.createSecureContext(contextOptions(options))
   const alpn = options.alpnProtocols ? { ALPNProtocols: [...options.alpnProtocols] } : {}
   if (options.serverSide) {
-    return new tls.TLSSocket(duplex, {
+    return new tls.TLSSocket(transport, {
       isServer: true,
       secureContext,
       requestCert: options.requestCert ?? false,
@@ -75,7 +82,7 @@ const startTls = (duplex: TransportDuplex, options: TlsOptions): tls.TLSSocket =
     ? options.hostname!
     : url.domainToASCII(options.hostname ?? "localhost") || (options.hostname ?? "localhost")
   return tls.connect({
-    socket: duplex,
+    socket: transport,
     secureContext,
     // SNI carries names only; an IP address is still verified against the certificate's IP SANs.
     ...(net.isIP(hostname) === 0 ? { servername: hostname } : {}),
@@ -92,15 +99,17 @@ export const handshake = (
 ): Effect.Effect<TlsStream, TlsError | BrokenResourceError> => {
   const timeout = options.handshakeTimeout === undefined ? undefined : Duration.decode(options.handshakeTimeout)
   const run = Effect.async<TlsStream, TlsError | BrokenResourceError>((resume) => {
-    const duplex = new TransportDuplex(inner)
+    const native = options.standardCompatible === false ? detachSocket(inner) : undefined
+    const duplex = native === undefined ? new TransportDuplex(inner) : undefined
     let socket: tls.TLSSocket
     try {
-      socket = startTls(duplex, options)
+      socket = startTls(native ?? duplex!, options)
     } catch (cause) {
-      duplex.destroy()
+      if (duplex) duplex.destroy()
+      else native!.destroy()
       return resume(Effect.fail(new TlsError({ reason: "Protocol", code: codeOf(cause), cause })))
     }
-    duplex.tlsSocket = socket
+    if (duplex) duplex.tlsSocket = socket
     const onError = (cause: Error) => {
       socket.destroy()
       resume(Effect.fail(handshakeFailure(cause)))
@@ -110,11 +119,11 @@ export const handshake = (
     const onClose = () => onError(new Error("the peer closed the connection during the TLS handshake"))
     socket.once("error", onError)
     socket.once("close", onClose)
-    duplex.once("end", onClose)
+    duplex?.once("end", onClose)
     socket.once(options.serverSide ? "secure" : "secureConnect", () => {
       socket.off("error", onError)
       socket.off("close", onClose)
-      duplex.off("end", onClose)
+      duplex?.off("end", onClose)
       resume(Effect.succeed(makeTlsStream(socket, duplex, inner, options)))
     })
     return Effect.sync(() => socket.destroy())
@@ -154,7 +163,7 @@ const CLOSE_NOTIFY_GRACE = Duration.seconds(1)
 
 const makeTlsStream = (
   socket: tls.TLSSocket,
-  duplex: TransportDuplex,
+  duplex: TransportDuplex | undefined,
   inner: ByteStream,
   options: TlsOptions
 ): TlsStream => {
@@ -167,7 +176,7 @@ const makeTlsStream = (
   })
   const receive = (maxBytes?: number): Effect.Effect<Uint8Array, ReceiveError> =>
     Effect.catchTag(core.receive(maxBytes), "EndOfStream", (eof) =>
-      Effect.fail(standardCompatible && duplex.transportEnded && !duplex.cleanEnd ? ragged : eof)
+      Effect.fail(standardCompatible && duplex?.transportEnded === true && !duplex.cleanEnd ? ragged : eof)
     )
   // Standard-compatible close sends close_notify first (briefly waiting for it to leave).
   const sendCloseNotify = Effect.async<void>((resume) => {
