@@ -13,12 +13,11 @@ import {
   BrokenResourceError,
   BusyResourceError,
   ClosedResourceError,
-  EndOfStream,
   type InvalidArgumentError
 } from "../NetError.js"
 import type { UnixStream } from "../Socket/Unix.js"
 import { type Addon, WOULD_BLOCK } from "./addon.js"
-import { checkMaxBytes, concat, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes } from "./byteStream.js"
+import { checkMaxBytes, concat, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes, failEndOfStream } from "./byteStream.js"
 import { FdWatcher } from "./fdWatcher.js"
 import { broken } from "./native.js"
 import { toUnixAddress } from "./unixPath.js"
@@ -77,13 +76,13 @@ export class AddonStream {
       const bad = this.receiveCheck()
       if (bad) return Effect.fail(bad)
       if (this.pending.length > 0) return Effect.void
-      if (this.eof) return Effect.fail(new EndOfStream())
+      if (this.eof) return failEndOfStream
       if (this.watcher.readerBusy(fiber)) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
       return Effect.flatMap(fill, (outcome): Effect.Effect<void, ReceiveError> => {
         if (outcome === "data") return Effect.void
         if (outcome === "eof") {
           this.eof = true
-          return Effect.fail(new EndOfStream())
+          return failEndOfStream
         }
         return waitThenLoop
       })

@@ -13,10 +13,9 @@ import {
   BrokenResourceError,
   BusyResourceError,
   ClosedResourceError,
-  EndOfStream,
   InvalidArgumentError
 } from "../NetError.js"
-import { checkMaxBytes, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes } from "./byteStream.js"
+import { checkMaxBytes, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes, failEndOfStream } from "./byteStream.js"
 import { Signal } from "./signal.js"
 
 const receiverGone = new Error("the receiving end of the in-memory stream is closed")
@@ -67,7 +66,7 @@ export const makePipe = (
             return head.subarray(0, maxBytes)
           })
         }
-        if (sendClosed) return Effect.fail(new EndOfStream())
+        if (sendClosed) return failEndOfStream
         return Effect.zipRight(dataWait, receive(maxBytes))
       })
 

@@ -16,10 +16,9 @@ import {
   BrokenResourceError,
   BusyResourceError,
   ClosedResourceError,
-  EndOfStream,
   reasonOf
 } from "../NetError.js"
-import { checkMaxBytes, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes } from "./byteStream.js"
+import { checkMaxBytes, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes, failEndOfStream } from "./byteStream.js"
 import { Signal } from "./signal.js"
 
 const closedBeforeEnd = new Error("the socket was closed before the peer ended the stream")
@@ -132,7 +131,7 @@ export class NodeStream {
       if (this.closed || this.detached) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
       if (this.failure) return Effect.fail(this.failure)
       if (this.queuedBytes > 0) return take
-      if (this.eof) return Effect.fail(new EndOfStream())
+      if (this.eof) return failEndOfStream
       if (this.released) {
         return Effect.fail(
           new BrokenResourceError({ reason: "ConnectionReset", operation: "receive", cause: closedBeforeEnd })
