@@ -94,9 +94,11 @@ export class AddonStream {
   private readonly recvFill = (maxBytes: number): Effect.Effect<Fill, BrokenResourceError> =>
     this.fillWith(() => {
       if (!this.watcher.maybeReadable) return "wait"
-      const n = this.addon.recv(this.fd, scratch, 0, readSize(maxBytes))
+      const size = readSize(maxBytes)
+      const n = this.addon.recv(this.fd, scratch, 0, size)
       if (n === WOULD_BLOCK) return "wait"
       if (n === 0) return "eof"
+      if (n < size) this.watcher.drained()
       this.pending = Buffer.from(scratch.subarray(0, n))
       return "data"
     })
@@ -107,13 +109,20 @@ export class AddonStream {
     return out
   }
 
+  /** One receive of at most `maxBytes`, built once per size (a receive then allocates no effects). */
+  private makeReceive(maxBytes: number): Effect.Effect<Uint8Array, ReceiveError> {
+    const invalid = checkMaxBytes(maxBytes)
+    if (invalid) return Effect.fail(invalid)
+    // The bytes leave `pending` only in the last step, which nothing can interrupt.
+    return Effect.zipRight(this.awaitData(this.recvFill(maxBytes)), Effect.sync(() => this.takeBytes(maxBytes)))
+  }
+
+  private receiveDefault: Effect.Effect<Uint8Array, ReceiveError> | undefined = undefined
+
   readonly receive = (maxBytes: number = DEFAULT_MAX_BYTES): Effect.Effect<Uint8Array, ReceiveError> =>
-    Effect.suspend(() => {
-      const invalid = checkMaxBytes(maxBytes)
-      if (invalid) return Effect.fail(invalid)
-      // The bytes leave `pending` only in the last step, which nothing can interrupt.
-      return Effect.zipRight(this.awaitData(this.recvFill(maxBytes)), Effect.sync(() => this.takeBytes(maxBytes)))
-    })
+    maxBytes === DEFAULT_MAX_BYTES
+      ? (this.receiveDefault ??= this.makeReceive(DEFAULT_MAX_BYTES))
+      : this.makeReceive(maxBytes)
 
   readonly receiveFds = (
     msglen: number,

@@ -60,6 +60,15 @@ export class FdWatcher {
   }
 
   /**
+   * A stream read returned less than it asked for: the socket is most likely empty now, so the
+   * next read waits for a report instead of spending a syscall on EAGAIN (level-triggered
+   * polling reports anything that is left).
+   */
+  drained(): void {
+    this.maybeReadable = false
+  }
+
+  /**
    * Waits for a readiness report. Call it only after finding the fd empty (EAGAIN): until the
    * report, a reader may skip the syscall. The poller is level-triggered, so bytes that
    * arrived since are reported as soon as it runs.
