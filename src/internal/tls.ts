@@ -3,11 +3,12 @@
  * The TLS handshake, the TLS stream's receive/close policy (ragged EOF, close_notify on close)
  * and its attributes.
  *
- * Two routes. Standard-compatible TLS (the default) runs over a TransportDuplex, because only
- * there do we see the transport's own end of stream and can tell a ragged EOF from
- * close_notify. Without that requirement, a stream over a `net.Socket` hands its socket to
- * Node's native TLS (OpenSSL on the TCP/pipe handle, no JavaScript between the layers), as
- * raw `node:tls` runs.
+ * Node's TLS reports close_notify and a bare transport EOF alike ('end'), so standard-compatible
+ * TLS (the default) runs over a Duplex that sees the transport's own end of stream: over the
+ * `net.Socket` itself when the transport is one of our TCP/UNIX streams (`SocketDuplex`), over
+ * any other ByteStream through two pump fibers (`TransportDuplex`). Without the ragged-EOF
+ * requirement, a TCP/UNIX stream hands its socket to Node's native TLS (OpenSSL on the
+ * handle, no JavaScript between the layers), as raw `node:tls` runs.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -20,7 +21,7 @@ import { BrokenResourceError, codeOf, reasonOf, TlsError, UnsupportedError } fro
 import type { TlsAttributes, TlsOptions, TlsStream } from "../Socket/Tls.js"
 import { make as makeByteStream } from "./byteStream.js"
 import { detachSocket, NodeStream } from "./nodeStream.js"
-import { TransportDuplex, TransportError } from "./tlsTransport.js"
+import { SocketDuplex, TransportDuplex, type TransportEnd, TransportError } from "./tlsTransport.js"
 
 const verifyCodes = new Set([
   "DEPTH_ZERO_SELF_SIGNED_CERT",
@@ -99,14 +100,20 @@ export const handshake = (
 ): Effect.Effect<TlsStream, TlsError | BrokenResourceError> => {
   const timeout = options.handshakeTimeout === undefined ? undefined : Duration.decode(options.handshakeTimeout)
   const run = Effect.async<TlsStream, TlsError | BrokenResourceError>((resume) => {
-    const native = options.standardCompatible === false ? detachSocket(inner) : undefined
-    const duplex = native === undefined ? new TransportDuplex(inner) : undefined
+    const owned = detachSocket(inner)
+    const standardCompatible = options.standardCompatible ?? true
+    // Native TLS on the socket, or a Duplex that sees the transport's own end of stream.
+    const duplex: (Duplex & TransportEnd) | undefined = owned === undefined
+      ? new TransportDuplex(inner)
+      : standardCompatible
+      ? new SocketDuplex(owned)
+      : undefined
+    const transport: Duplex = duplex ?? owned!
     let socket: tls.TLSSocket
     try {
-      socket = startTls(native ?? duplex!, options)
+      socket = startTls(transport, options)
     } catch (cause) {
-      if (duplex) duplex.destroy()
-      else native!.destroy()
+      transport.destroy()
       return resume(Effect.fail(new TlsError({ reason: "Protocol", code: codeOf(cause), cause })))
     }
     if (duplex) duplex.tlsSocket = socket
@@ -163,7 +170,7 @@ const CLOSE_NOTIFY_GRACE = Duration.seconds(1)
 
 const makeTlsStream = (
   socket: tls.TLSSocket,
-  duplex: TransportDuplex | undefined,
+  duplex: TransportEnd | undefined,
   inner: ByteStream,
   options: TlsOptions
 ): TlsStream => {

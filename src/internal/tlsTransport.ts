@@ -11,6 +11,7 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { Duplex } from "node:stream"
+import type * as net from "node:net"
 import type * as tls from "node:tls"
 import type { ByteStream } from "../ByteStream.js"
 import { Signal } from "./signal.js"
@@ -29,10 +30,68 @@ type Write = { readonly chunk: Buffer | undefined; readonly callback: (error?: E
 
 /**
  * @internal
+ * What the TLS layer needs to know of its transport's end: whether it ended, and whether TLS
+ * had ended first (a close_notify) or not (a ragged EOF).
+ */
+export interface TransportEnd {
+  readonly transportEnded: boolean
+  readonly cleanEnd: boolean
+  tlsSocket: tls.TLSSocket | undefined
+}
+
+/** Node's TLS layer marks its readable side ended the moment it processes close_notify. */
+const tlsHasEnded = (socket: tls.TLSSocket | undefined): boolean =>
+  (socket as unknown as { _readableState?: { ended?: boolean } } | undefined)?._readableState?.ended === true
+
+/**
+ * @internal
+ * A Duplex straight over a `net.Socket` we own (a TCP or UNIX stream handed over by `detach`):
+ * no fibers between the TLS layer and the socket, and the socket's own 'end' tells a ragged EOF
+ * from close_notify.
+ */
+export class SocketDuplex extends Duplex implements TransportEnd {
+  transportEnded = false
+  cleanEnd = false
+  tlsSocket: tls.TLSSocket | undefined = undefined
+
+  constructor(readonly socket: net.Socket) {
+    super({ allowHalfOpen: true })
+    socket.on("data", (chunk: Buffer) => {
+      if (!this.push(chunk)) socket.pause()
+    })
+    socket.on("end", () => {
+      this.transportEnded = true
+      this.cleanEnd = tlsHasEnded(this.tlsSocket)
+      this.push(null)
+    })
+    socket.on("error", (error) => this.destroy(error))
+    socket.on("close", () => this.destroy())
+  }
+
+  override _read(): void {
+    this.socket.resume()
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.socket.write(chunk, callback)
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.socket.end(callback)
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.socket.destroy()
+    callback(error)
+  }
+}
+
+/**
+ * @internal
  * A Duplex whose reads are the inner stream's receives and whose writes are its sends. It owns
  * the inner stream: destroying it closes the inner stream.
  */
-export class TransportDuplex extends Duplex {
+export class TransportDuplex extends Duplex implements TransportEnd {
   /** Set once the transport reached end of stream; `cleanEnd` tells whether TLS had ended first. */
   transportEnded = false
   cleanEnd = false
@@ -61,8 +120,7 @@ export class TransportDuplex extends Duplex {
       Effect.sync(() => {
         if (error._tag === "EndOfStream") {
           this.transportEnded = true
-          // Node's TLS layer marks its readable side ended the moment it processes close_notify.
-          this.cleanEnd = (this.tlsSocket as unknown as { _readableState?: { ended?: boolean } } | undefined)?._readableState?.ended === true
+          this.cleanEnd = tlsHasEnded(this.tlsSocket)
           this.push(null)
         } else {
           this.destroy(new TransportError(error))
