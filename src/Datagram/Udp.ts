@@ -13,7 +13,7 @@ import type { InetAddress } from "../ByteStream.js"
 import { toBytes } from "../internal/byteStream.js"
 import { DatagramQueue } from "../internal/datagramQueue.js"
 import * as nodeTcp from "../internal/nodeTcp.js"
-import { checkHost, checkPort, checkPositiveInt } from "../internal/validate.js"
+import { checkHost, checkPort, checkPositiveInt, invalidHost, invalidPort } from "../internal/validate.js"
 import {
   BrokenResourceError,
   type BusyResourceError,
@@ -272,6 +272,10 @@ const maxPayload = (family: "IPv4" | "IPv6") => (family === "IPv6" ? 65_487 : 65
  */
 const sendOne = (core: Core<unknown>, payload: Uint8Array | string, host?: string, port?: number): Effect.Effect<void, DatagramSendError> =>
   Effect.suspend(() => {
+    if (host !== undefined) {
+      const invalid = invalidHost(host, "host") ?? invalidPort(port, "port", false)
+      if (invalid) return Effect.fail(invalid)
+    }
     if (core.isClosed()) return Effect.fail(new ClosedResourceError({ operation: "send" }))
     const pending = core.queue.takeError()
     if (pending) return Effect.fail(new BrokenResourceError({ reason: pending.reason, operation: "send", cause: pending.cause }))
@@ -328,11 +332,7 @@ export const createUdpSocket = (
     return {
       ...base(core),
       receive,
-      sendto: (payload, host, port) =>
-        Effect.zipRight(
-          Effect.zipRight(checkHost(host, "host"), checkPort(port, "port", { allowZero: false })),
-          sendOne(core, payload, host, port)
-        ),
+      sendto: (payload, host, port) => sendOne(core, payload, host, port),
       stream: untilClosed(receive)
     }
   })

@@ -60,10 +60,12 @@ export class DatagramQueue<A> {
       const error = this.takeError()
       if (error) return Effect.fail(error)
       // The datagram leaves the queue in this last synchronous step: an interrupted receive loses nothing.
-      if (this.size > 0) return Effect.sync(() => this.shift())
+      if (this.size > 0) return this.takeOne
       return Effect.zipRight(this.readyWait, this.take)
     }
   )
+
+  private readonly takeOne = Effect.sync(() => this.shift())
 
   private shift(): A {
     const item = this.items[this.head]!

@@ -7,21 +7,26 @@ export const checkPort = (
   port: unknown,
   argument: string,
   options: { readonly allowZero: boolean }
-): Effect.Effect<void, InvalidArgumentError> =>
-  typeof port === "number" && Number.isInteger(port) && port >= (options.allowZero ? 0 : 1) && port <= 65535
-    ? Effect.void
-    : Effect.fail(
-      new InvalidArgumentError({
-        argument,
-        why: `must be an integer from ${options.allowZero ? 0 : 1} to 65535 (got ${String(port)})`
-      })
-    )
+): Effect.Effect<void, InvalidArgumentError> => orVoid(invalidPort(port, argument, options.allowZero))
+
+/** @internal The argument error for a bad port, if it is one. */
+export const invalidPort = (port: unknown, argument: string, allowZero: boolean): InvalidArgumentError | undefined =>
+  typeof port === "number" && Number.isInteger(port) && port >= (allowZero ? 0 : 1) && port <= 65535
+    ? undefined
+    : new InvalidArgumentError({ argument, why: `must be an integer from ${allowZero ? 0 : 1} to 65535 (got ${String(port)})` })
 
 /** @internal */
 export const checkHost = (host: unknown, argument: string): Effect.Effect<void, InvalidArgumentError> =>
+  orVoid(invalidHost(host, argument))
+
+/** @internal The argument error for a bad host, if it is one. */
+export const invalidHost = (host: unknown, argument: string): InvalidArgumentError | undefined =>
   typeof host === "string" && host.length > 0 && !host.includes("\0")
-    ? Effect.void
-    : Effect.fail(new InvalidArgumentError({ argument, why: `must be a non-empty host name or address (got ${JSON.stringify(host)})` }))
+    ? undefined
+    : new InvalidArgumentError({ argument, why: `must be a non-empty host name or address (got ${JSON.stringify(host)})` })
+
+const orVoid = (error: InvalidArgumentError | undefined): Effect.Effect<void, InvalidArgumentError> =>
+  error === undefined ? Effect.void : Effect.fail(error)
 
 /** @internal */
 export const checkPositiveInt = (value: unknown, argument: string): Effect.Effect<void, InvalidArgumentError> =>
