@@ -302,6 +302,35 @@ describe("J100 in-memory byte pair", () => {
       expect(str(yield* Fiber.join(first))).toBe("for the first")
     }))
 
+  it.effect("J100 after a parked receive is interrupted, another fiber's receive is not Busy and gets the data", () =>
+    Effect.gen(function* () {
+      const [a, b] = yield* ByteStream.makePair()
+      const first = yield* Effect.fork(b.receive())
+      yield* settle
+      expect(Exit.isInterrupted(yield* Fiber.interrupt(first))).toBe(true)
+      const second = yield* Effect.fork(b.receive())
+      yield* settle
+      yield* a.send("for the second")
+      expect(str(yield* Fiber.join(second))).toBe("for the second")
+    }))
+
+  it.effect("J100 a receive parked uninterruptibly and then interrupted is woken, not stranded, when another fiber receives", () =>
+    Effect.gen(function* () {
+      const [a, b] = yield* ByteStream.makePair()
+      const first = yield* Effect.fork(Effect.uninterruptible(b.receive()))
+      yield* settle
+      // The interruption cannot land while the receive is parked uninterruptibly: it waits.
+      const interrupting = yield* Effect.fork(Fiber.interrupt(first))
+      yield* settle
+      const second = yield* Effect.fork(b.receive())
+      yield* settle
+      // The first receiver was woken, found the stream taken and gave way with Busy.
+      const firstExit = yield* Fiber.join(interrupting)
+      expect(Exit.isFailure(firstExit)).toBe(true)
+      yield* a.send("for the second")
+      expect(str(yield* Fiber.join(second))).toBe("for the second")
+    }))
+
   it.effect("J100 close during a blocked receive fails it with ClosedResourceError", () =>
     Effect.gen(function* () {
       const [, b] = yield* ByteStream.makePair()

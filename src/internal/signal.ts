@@ -31,15 +31,14 @@ export class Signal {
 
   /**
    * Whether a fiber other than `current` is parked here and still waiting (the one-reader
-   * rule). A waiter whose fiber has ended or was interrupted is forgotten.
+   * rule). A waiter whose fiber has ended or was interrupted does not count.
    */
   isBusy(current: Fiber.RuntimeFiber<unknown, unknown>): boolean {
     const fiber = this.fiber
     if (this.resume === undefined || fiber === undefined || fiber === current) return false
-    if (fiber.unsafePoll() === null && Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))) return true
-    this.resume = undefined
-    this.fiber = undefined
-    return false
+    // Kept, not forgotten: the park that follows wakes it, in case it is still parked in an
+    // uninterruptible region.
+    return fiber.unsafePoll() === null && Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))
   }
 
   private readonly park: Effect.Effect<void> = Effect.async<void>((resume) => {
