@@ -237,11 +237,28 @@ export const createUnixDatagramSocket = (
   options: UnixDatagramOptions = {}
 ): Effect.Effect<UnixDatagramSocket, ListenError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
   Effect.map(open("createUnixDatagramSocket", options), (core) => {
-    const receive = core.receive((payload, sender) => [payload, senderOf(sender)] as const)
+    // A server mostly answers the peer it last heard from: the last sender's path and the last
+    // destination are remembered instead of converted again per datagram (strings only, which
+    // nobody can change under us).
+    let lastSender: readonly [Buffer, string] | undefined
+    const senderText = (address: Buffer | null): UnixSender => {
+      if (address !== null && lastSender !== undefined && lastSender[0].equals(address)) return lastSender[1]
+      const sender = senderOf(address)
+      if (address !== null && typeof sender === "string") lastSender = [address, sender]
+      return sender
+    }
+    let lastDestination: readonly [string, Buffer] | undefined
+    const receive = core.receive((payload, sender) => [payload, senderText(sender)] as const)
     return {
       attributes: { family: "unix" as const, localAddress: localAddressOf(core) },
       receive,
-      sendto: (payload, path) => Effect.flatMap(toPathBytes(path), (bytes) => core.send(payload, bytes)),
+      sendto: (payload, path) =>
+        typeof path === "string" && path === lastDestination?.[0]
+          ? core.send(payload, lastDestination[1])
+          : Effect.flatMap(toPathBytes(path), (bytes) => {
+            if (typeof path === "string") lastDestination = [path, bytes]
+            return core.send(payload, bytes)
+          }),
       stream: untilClosed(receive),
       close: core.close
     }
