@@ -271,6 +271,30 @@ describe("TLS streams (wrapTls)", () => {
       }))
   }
 
+  for (const standardCompatible of [true, false]) {
+    for (const hangUp of ["half-closes", "closes"] as const) {
+      it.scopedLive(`a TCP client that ${hangUp} mid-ClientHello fails the server's wrapTls (standardCompatible ${standardCompatible}) with BrokenResourceError`, () =>
+        Effect.gen(function*() {
+          const listener = yield* Listener.createTcpListener({ localHost: HOST })
+          const peer = net.connect({ host: HOST, port: portOf(listener), allowHalfOpen: true })
+          peer.on("error", () => {})
+          yield* Effect.addFinalizer(() => Effect.sync(() => peer.destroy()))
+          peer.on("connect", () => {
+            peer.write(Buffer.from([0x16, 0x03, 0x01])) // the first bytes of a TLS record
+            if (hangUp === "half-closes") peer.end()
+            else peer.destroy()
+          })
+          const tcp = yield* listener.accept
+          const failure = yield* bounded(
+            Effect.flip(Socket.wrapTls(tcp, { ...serving(), serverSide: true, standardCompatible })),
+            "the handshake to fail",
+            "2 seconds"
+          )
+          expectTag(failure, "BrokenResourceError")
+        }))
+    }
+  }
+
   it.scopedLive("I86 ALPN: server offers [dummy1, dummy2], client [dummy2, dummy3]: both select dummy2", () =>
     Effect.gen(function*() {
       const [server, client] = yield* overMemory(

@@ -122,15 +122,17 @@ export const handshake = (
       resume(Effect.fail(handshakeFailure(cause)))
     }
     // A peer that hangs up mid-handshake ends the transport without any 'error' from Node's TLS
-    // socket (which, paused, would not even emit 'end').
+    // socket: over a Duplex we see the transport's 'end' (the TLS socket, paused, would not even
+    // emit one); on the native route the TLS socket's own 'end' is that signal.
     const onClose = () => onError(new Error("the peer closed the connection during the TLS handshake"))
     socket.once("error", onError)
     socket.once("close", onClose)
-    duplex?.once("end", onClose)
+    const transportEnd: Duplex = duplex ?? socket
+    transportEnd.once("end", onClose)
     socket.once(options.serverSide ? "secure" : "secureConnect", () => {
       socket.off("error", onError)
       socket.off("close", onClose)
-      duplex?.off("end", onClose)
+      transportEnd.off("end", onClose)
       resume(Effect.succeed(makeTlsStream(socket, duplex, inner, options)))
     })
     return Effect.sync(() => socket.destroy())
