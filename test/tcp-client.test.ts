@@ -7,7 +7,7 @@
  * garbage-collected values and `ConnectError` keeps only its own `attempts` list.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Fiber, Option, Stream } from "effect"
+import { Deferred, Effect, Either, Exit, Fiber, Option, Stream } from "effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import { promisify } from "node:util"
@@ -290,6 +290,25 @@ describe("TCP client streams", () => {
       expect(blocked).toBe(true)
       const error = expectTag(yield* Effect.flip(client.send("foo")), "BusyResourceError")
       expect(error.operation).toBe("writing to")
+    }))
+
+  it.scopedLive("A15 a send parked uninterruptibly keeps the stream while its interruption waits: another send is Busy; the first learns its own write's fate", () =>
+    Effect.gen(function*() {
+      const { client, peer } = yield* connected() // the peer does not read yet
+      const big = new Uint8Array(32 * 1024 * 1024)
+      const first = yield* Effect.fork(Effect.uninterruptible(Effect.either(client.send(big))))
+      yield* awaitSuspended(first)
+      const interrupting = yield* Effect.fork(Fiber.interrupt(first))
+      yield* awaitSuspended(interrupting)
+      expectTag(yield* Effect.flip(client.send("x")), "BusyResourceError")
+      expect(first.unsafePoll()).toBeNull() // its 32 MiB are not written yet: it does not claim success
+      peer.resume() // the peer reads everything: the first send's write completes
+      peer.on("data", () => {})
+      const exit = yield* Fiber.join(interrupting).pipe(
+        Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("the uninterruptible send did not finish") })
+      )
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      yield* client.send("after")
     }))
 
   it.scopedLive("A16 a concurrent receive is rejected; the first one still gets the data", () =>

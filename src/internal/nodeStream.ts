@@ -106,7 +106,7 @@ export class NodeStream {
    */
   detach(): net.Socket | undefined {
     if (this.closed || this.eofSent || this.eof || this.released || this.failure) return undefined
-    if (this.readable.hasWaiter || this.written.hasWaiter || this.socket.writableLength > 0) return undefined
+    if (this.readable.hasLiveWaiter || this.written.hasLiveWaiter || this.socket.writableLength > 0) return undefined
     this.socket.off("data", this.onData)
     this.socket.off("end", this.onEnd)
     this.socket.off("error", this.onError)

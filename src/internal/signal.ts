@@ -1,8 +1,6 @@
 /** @internal */
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
-import * as FiberRef from "effect/FiberRef"
 
 /**
  * @internal
@@ -16,7 +14,7 @@ import * as FiberRef from "effect/FiberRef"
  * The park registers no interruption canceler: in Effect 3 a canceler wraps every wait in an
  * `onInterrupt` region that costs more than the wait itself (about 2.3 µs of 3.5 µs per park,
  * measured). An interrupted waiter therefore leaves a stale resume behind, which is harmless
- * (the runtime ignores a second resume) and which `isBusy` recognises by its fiber.
+ * (the runtime ignores a second resume) and which `isBusy` recognises by its fiber having ended.
  */
 export class Signal {
   private resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
@@ -29,24 +27,28 @@ export class Signal {
     return this.resume !== undefined
   }
 
+  /** Whether a fiber that has not ended may be parked here (whoever it is). */
+  get hasLiveWaiter(): boolean {
+    return this.resume !== undefined && this.fiber !== undefined && this.fiber.unsafePoll() === null
+  }
+
   /**
-   * Whether a fiber other than `current` is parked here and still waiting (the one-reader
-   * rule). A waiter whose fiber has ended or was interrupted does not count.
+   * Whether a fiber other than `current` is parked here (the one-reader rule). A waiter counts
+   * until its fiber ends: interrupted while parked, it leaves the wait at once and ends after
+   * its finalizers (`Fiber.interrupt`, `Effect.timeout` and races wait for that); parked
+   * uninterruptibly, it still owns the wait (its receive completes, its send learns its own
+   * write's fate).
    */
   isBusy(current: Fiber.RuntimeFiber<unknown, unknown>): boolean {
-    const fiber = this.fiber
-    if (this.resume === undefined || fiber === undefined || fiber === current) return false
-    // Kept, not forgotten: the park that follows wakes it, in case it is still parked in an
-    // uninterruptible region.
-    return fiber.unsafePoll() === null && Cause.isEmpty(fiber.getFiberRef(FiberRef.interruptedCause))
+    return this.fiber !== current && this.hasLiveWaiter
   }
 
   private readonly park: Effect.Effect<void> = Effect.async<void>((resume) => {
     if (this.ready()) {
       resume(Effect.void)
     } else {
-      // A waiter taken for stale (interrupted, yet parked in an uninterruptible region) is
-      // woken rather than forgotten: it re-checks and finds the signal taken.
+      // Whoever parked here before is gone (or is this fiber): its resume is a no-op, but
+      // calling it keeps a waiter that was not gone from being stranded.
       const previous = this.resume
       this.resume = resume
       previous?.(Effect.void)
