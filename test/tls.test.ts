@@ -387,6 +387,21 @@ describe("connectTcp with TLS", () => {
   // (`destroy()`: a bare TCP FIN). It waits for the client's "go" first: a node:tls server that
   // calls end() while its post-handshake session tickets are still being written sends the FIN
   // *without* close_notify (seen through a byte-counting proxy), which would make every row ragged.
+  // A reader that falls behind: when the socket reaches its FIN, close_notify may still sit in
+  // the transport's buffer, unread by TLS. It is a clean end all the same.
+  for (const size of [200_000, 300_000, 330_000]) {
+    it.scopedLive(`I89 close_notify then FIN after ${size} bytes, read only 300 ms later: every byte, then a clean EndOfStream`, () =>
+      Effect.gen(function*() {
+        const server = yield* rawTlsServer(serving(), (socket) => socket.end(Buffer.alloc(size, 7)))
+        const client = yield* Socket.connectTcp(HOST, server.port, { tls: trusting(), tlsHostname: "localhost" })
+        yield* Effect.sleep("300 millis")
+        let got = 0
+        for (let i = 0; i < 10_000 && got < size; i++) got += (yield* client.receive()).length
+        expect(got).toBe(size)
+        expectTag(yield* bounded(Effect.flip(client.receive()), "the end of the stream"), "EndOfStream")
+      }))
+  }
+
   for (const standardCompatible of [true, false]) {
     for (const closeNotify of [true, false]) {
       const id = closeNotify ? "I89" : standardCompatible ? "I87" : "I88"

@@ -103,7 +103,7 @@ export const handshake = (
     const owned = detachSocket(inner)
     const standardCompatible = options.standardCompatible ?? true
     // Native TLS on the socket, or a Duplex that sees the transport's own end of stream.
-    const duplex: (Duplex & TransportEnd) | undefined = owned === undefined
+    const duplex: TransportEnd | undefined = owned === undefined
       ? new TransportDuplex(inner)
       : standardCompatible
       ? new SocketDuplex(owned)

@@ -28,20 +28,31 @@ export class TransportError extends Error {
 
 type Write = { readonly chunk: Buffer | undefined; readonly callback: (error?: Error | null) => void }
 
-/**
- * @internal
- * What the TLS layer needs to know of its transport's end: whether it ended, and whether TLS
- * had ended first (a close_notify) or not (a ragged EOF).
- */
-export interface TransportEnd {
-  readonly transportEnded: boolean
-  readonly cleanEnd: boolean
-  tlsSocket: tls.TLSSocket | undefined
-}
-
 /** Node's TLS layer marks its readable side ended the moment it processes close_notify. */
 const tlsHasEnded = (socket: tls.TLSSocket | undefined): boolean =>
   (socket as unknown as { _readableState?: { ended?: boolean } } | undefined)?._readableState?.ended === true
+
+/**
+ * @internal
+ * A transport Duplex that records how its stream ended: whether the transport ended, and
+ * whether TLS had ended first (a close_notify) or not (a ragged EOF). It is decided at this
+ * Duplex's own 'end', when every byte before the EOF has been handed to TLS (a slow reader
+ * leaves bytes buffered here, close_notify among them, after the socket itself has ended), and
+ * before Node's JSStreamSocket, listening after us, passes the EOF on to TLS.
+ */
+export abstract class TransportEnd extends Duplex {
+  transportEnded = false
+  cleanEnd = false
+  tlsSocket: tls.TLSSocket | undefined = undefined
+
+  constructor() {
+    super({ allowHalfOpen: true })
+    this.once("end", () => {
+      this.transportEnded = true
+      this.cleanEnd = tlsHasEnded(this.tlsSocket)
+    })
+  }
+}
 
 /**
  * @internal
@@ -49,21 +60,13 @@ const tlsHasEnded = (socket: tls.TLSSocket | undefined): boolean =>
  * no fibers between the TLS layer and the socket, and the socket's own 'end' tells a ragged EOF
  * from close_notify.
  */
-export class SocketDuplex extends Duplex implements TransportEnd {
-  transportEnded = false
-  cleanEnd = false
-  tlsSocket: tls.TLSSocket | undefined = undefined
-
+export class SocketDuplex extends TransportEnd {
   constructor(readonly socket: net.Socket) {
-    super({ allowHalfOpen: true })
+    super()
     socket.on("data", (chunk: Buffer) => {
       if (!this.push(chunk)) socket.pause()
     })
-    socket.on("end", () => {
-      this.transportEnded = true
-      this.cleanEnd = tlsHasEnded(this.tlsSocket)
-      this.push(null)
-    })
+    socket.on("end", () => this.push(null))
     socket.on("error", (error) => this.destroy(error))
     socket.on("close", () => this.destroy())
   }
@@ -91,11 +94,7 @@ export class SocketDuplex extends Duplex implements TransportEnd {
  * A Duplex whose reads are the inner stream's receives and whose writes are its sends. It owns
  * the inner stream: destroying it closes the inner stream.
  */
-export class TransportDuplex extends Duplex implements TransportEnd {
-  /** Set once the transport reached end of stream; `cleanEnd` tells whether TLS had ended first. */
-  transportEnded = false
-  cleanEnd = false
-  tlsSocket: tls.TLSSocket | undefined = undefined
+export class TransportDuplex extends TransportEnd {
   /** Node asked for data (`_read`) since a push last returned false. */
   private readRequested = false
   private readonly wantData = new Signal(() => this.readRequested)
@@ -104,7 +103,7 @@ export class TransportDuplex extends Duplex implements TransportEnd {
   private readonly pumps: Array<Fiber.RuntimeFiber<void>>
 
   constructor(readonly inner: ByteStream) {
-    super({ allowHalfOpen: true })
+    super()
     this.pumps = [Effect.runFork(this.readLoop), Effect.runFork(this.writeLoop)]
   }
 
@@ -118,11 +117,8 @@ export class TransportDuplex extends Duplex implements TransportEnd {
       }),
     onFailure: (error) =>
       Effect.sync(() => {
-        if (error._tag === "EndOfStream") {
-          this.transportEnded = true
-          this.cleanEnd = tlsHasEnded(this.tlsSocket)
-          this.push(null)
-        } else {
+        if (error._tag === "EndOfStream") this.push(null)
+        else {
           this.destroy(new TransportError(error))
         }
       })
