@@ -270,9 +270,15 @@ const maxPayload = (family: "IPv4" | "IPv6") => (family === "IPv6" ? 65_487 : 65
  * still brings is kept and reported by the next operation, as ICMP errors are. Otherwise the
  * send waits for the callback, and its error belongs to this datagram.
  */
-const sendOne = (core: Core<unknown>, payload: Uint8Array | string, host?: string, port?: number): Effect.Effect<void, DatagramSendError> =>
+const sendOne = (
+  core: Core<unknown>,
+  payload: Uint8Array | string,
+  to?: { readonly host: string; readonly port: number }
+): Effect.Effect<void, DatagramSendError> =>
   Effect.suspend(() => {
-    if (host !== undefined) {
+    const host = to?.host
+    const port = to?.port
+    if (to !== undefined) {
       const invalid = invalidHost(host, "host") ?? invalidPort(port, "port", false)
       if (invalid) return Effect.fail(invalid)
     }
@@ -332,7 +338,7 @@ export const createUdpSocket = (
     return {
       ...base(core),
       receive,
-      sendto: (payload, host, port) => sendOne(core, payload, host, port),
+      sendto: (payload, host, port) => sendOne(core, payload, { host, port }),
       stream: untilClosed(receive)
     }
   })

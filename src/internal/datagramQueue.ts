@@ -65,7 +65,9 @@ export class DatagramQueue<A> {
     }
   )
 
-  private readonly takeOne = Effect.sync(() => this.shift())
+  /** The final step; another reader may have emptied the queue since `take` looked. */
+  private readonly takeOne: Effect.Effect<A, ClosedResourceError | BusyResourceError | BrokenResourceError> =
+    Effect.suspend(() => (this.size > 0 ? Effect.succeed(this.shift()) : this.take))
 
   private shift(): A {
     const item = this.items[this.head]!

@@ -58,12 +58,14 @@ export const makePipe = (
         const invalid = checkMaxBytes(maxBytes)
         if (invalid) return Effect.fail(invalid)
         if (chunks.length > 0) {
-          return Effect.sync(() => {
-            const head = chunks[0]!
+          // The final step; another reader may have emptied the pipe since the check above.
+          return Effect.suspend(() => {
+            const head = chunks[0]
+            if (head === undefined) return receive(maxBytes)
             spaceReady.wake()
-            if (head.length <= maxBytes) return chunks.shift()!
+            if (head.length <= maxBytes) return Effect.succeed(chunks.shift()!)
             chunks[0] = head.subarray(maxBytes)
-            return head.subarray(0, maxBytes)
+            return Effect.succeed(head.subarray(0, maxBytes))
           })
         }
         if (sendClosed) return failEndOfStream

@@ -126,7 +126,11 @@ export class NodeStream {
   private makeReceive(maxBytes: number): Effect.Effect<Uint8Array, ReceiveError> {
     const invalid = checkMaxBytes(maxBytes)
     if (invalid) return Effect.fail(invalid)
-    const take = Effect.sync(() => this.take(maxBytes))
+    // The final step: if another reader emptied the queue since our check (the runtime may
+    // yield between the two), look again instead of returning nothing.
+    const take: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() =>
+      this.queuedBytes > 0 ? Effect.succeed(this.take(maxBytes)) : receive
+    )
     const receive: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() => {
       if (this.closed || this.detached) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
       if (this.failure) return Effect.fail(this.failure)
@@ -150,8 +154,7 @@ export class NodeStream {
 
   /** The oldest queued chunk (split if longer than `maxBytes`); resumes a socket we paused. */
   private take(maxBytes: number): Uint8Array {
-    const chunk = this.queue[this.head]
-    if (chunk === undefined) return new Uint8Array(0)
+    const chunk = this.queue[this.head]!
     let out: Buffer
     if (chunk.length <= maxBytes) {
       out = chunk

@@ -380,6 +380,7 @@ describe("bad input on a connected stream", () => {
       const rows: Record<string, string> = {}
       for (const port of badPorts) rows[`sendto port ${port}`] = `${runSync(udp.sendto("x", HOST, port)).tag}`
       rows["sendto host \"\""] = runSync(udp.sendto("x", "", 9)).tag
+      rows["sendto host undefined (an untyped caller)"] = runSync(udp.sendto("x", undefined as unknown as string, 9)).tag
       rows["unix sendto path too long"] = runSync(unix.sendto("x", LONG_PATH)).tag
       yield* udp.close
       yield* connectedUdp.close
