@@ -5,9 +5,9 @@
  *
  * Node's TLS reports close_notify and a bare transport EOF alike ('end'), so standard-compatible
  * TLS (the default) runs over a Duplex that sees the transport's own end of stream: over the
- * `net.Socket` itself when the transport is one of our TCP/UNIX streams (`SocketDuplex`), over
+ * `net.Socket` itself when the transport is one of our node:net streams (`SocketDuplex`), over
  * any other ByteStream through two pump fibers (`TransportDuplex`). Without the ragged-EOF
- * requirement, a TCP/UNIX stream hands its socket to Node's native TLS (OpenSSL on the
+ * requirement, such a stream hands its socket to Node's native TLS (OpenSSL on the
  * handle, no JavaScript between the layers), as raw `node:tls` runs.
  */
 import * as Duration from "effect/Duration"

@@ -56,7 +56,7 @@ export abstract class TransportEnd extends Duplex {
 
 /**
  * @internal
- * A Duplex straight over a `net.Socket` we own (a TCP or UNIX stream handed over by `detach`):
+ * A Duplex straight over a `net.Socket` we own (a node:net TCP or UNIX stream handed over by `detach`):
  * no fibers between the TLS layer and the socket, and the socket's own 'end' tells a ragged EOF
  * from close_notify.
  */
