@@ -6,7 +6,7 @@
  * "port unreachable" on a connected socket) are kept once and handed to the next operation.
  */
 import * as Effect from "effect/Effect"
-import { type BrokenResourceError, BusyResourceError, ClosedResourceError } from "../NetError.js"
+import { type BrokenResourceError, type BusyResourceError, ClosedResourceError } from "../NetError.js"
 import { Signal } from "./signal.js"
 
 /** @internal */
@@ -16,9 +16,7 @@ export class DatagramQueue<A> {
   private closed = false
   private pendingError: BrokenResourceError | undefined = undefined
   private readonly ready = new Signal(() => this.closed || this.size > 0 || this.pendingError !== undefined)
-  private readonly readyWait = this.ready.waitExclusive(
-    Effect.failSync(() => new BusyResourceError({ operation: "reading from" }))
-  )
+  private readonly readyWait = this.ready.waitExclusive("reading from")
   dropped = 0
 
   constructor(readonly capacity: number) {}

@@ -21,8 +21,9 @@ export class FdWatcher {
   private readonly readable = new Signal(() => this.closed || this.maybeReadable)
   private readonly writable = new Signal(() => this.closed || this.maybeWritable)
   /**
-   * False only while the read side is watched and nothing was reported since a read found the
-   * socket empty: then a read would certainly find nothing again.
+   * False from a reader finding the socket empty (or drained by a short read) until the next
+   * readiness report: a read would then most likely find nothing, and the reader waits for the
+   * (level-triggered) report instead.
    */
   maybeReadable = true
   /** A writable report arrived since the writer last started waiting. */

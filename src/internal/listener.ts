@@ -12,7 +12,7 @@ import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import type { AcceptError, Listener, ServeOptions } from "../Listener/index.js"
-import { BusyResourceError, ClosedResourceError, ListenError, reasonOf } from "../NetError.js"
+import { ClosedResourceError, ListenError, reasonOf } from "../NetError.js"
 import { serve } from "./serve.js"
 import { Signal } from "./signal.js"
 
@@ -37,7 +37,7 @@ export const make = <A extends ByteStream>(options: ListenerOptions<A>): Listene
   let acceptFailure: ListenError | undefined
   let closed = false
   const ready = new Signal(() => closed || pending.length > 0 || acceptFailure !== undefined)
-  const readyWait = ready.waitExclusive(Effect.failSync(() => new BusyResourceError({ operation: "accepting on" })))
+  const readyWait = ready.waitExclusive("accepting on")
 
   for (const server of options.servers) {
     server.on("connection", (socket: net.Socket) => {

@@ -11,7 +11,6 @@ import type {
 } from "../ByteStream.js"
 import {
   BrokenResourceError,
-  BusyResourceError,
   ClosedResourceError,
   InvalidArgumentError
 } from "../NetError.js"
@@ -34,8 +33,8 @@ export const makePipe = (
     let receiveClosed = false
     const dataReady = new Signal(() => receiveClosed || sendClosed || chunks.length > 0)
     const spaceReady = new Signal(() => receiveClosed || sendClosed || chunks.length < capacity)
-    const dataWait = dataReady.waitExclusive(Effect.failSync(() => new BusyResourceError({ operation: "reading from" })))
-    const spaceWait = spaceReady.waitExclusive(Effect.failSync(() => new BusyResourceError({ operation: "writing to" })))
+    const dataWait = dataReady.waitExclusive("reading from")
+    const spaceWait = spaceReady.waitExclusive("writing to")
 
     const send = (data: Uint8Array | string): Effect.Effect<void, SendError> =>
       Effect.suspend(() => {

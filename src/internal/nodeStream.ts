@@ -14,17 +14,15 @@ import type * as net from "node:net"
 import type { Attributes, ByteStream, ReceiveError, SendEofError, SendError } from "../ByteStream.js"
 import {
   BrokenResourceError,
-  BusyResourceError,
   ClosedResourceError,
   reasonOf
 } from "../NetError.js"
 import { checkMaxBytes, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes, failEndOfStream } from "./byteStream.js"
-import { Signal } from "./signal.js"
+import { failBusy, Signal } from "./signal.js"
 
 const closedBeforeEnd = new Error("the socket was closed before the peer ended the stream")
 
-const busyReading = Effect.failSync(() => new BusyResourceError({ operation: "reading from" }))
-const busyWriting = Effect.failSync(() => new BusyResourceError({ operation: "writing to" }))
+const busyWriting = failBusy("writing to")
 
 /** Queued bytes at which the socket is paused (Node then buffers at most its high-water mark more). */
 const QUEUE_LIMIT = 256 * 1024
@@ -45,7 +43,7 @@ export class NodeStream {
   private readonly readable = new Signal(
     () => this.queuedBytes > 0 || this.eof || this.released || this.closed || this.failure !== undefined
   )
-  private readonly readWait = this.readable.waitExclusive(busyReading)
+  private readonly readWait = this.readable.waitExclusive("reading from")
   private readonly releasedSignal: Array<() => void> = []
   private writesIssued = 0
   private writesDone = 0

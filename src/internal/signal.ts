@@ -1,6 +1,11 @@
 /** @internal */
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
+import { BusyResourceError } from "../NetError.js"
+
+/** @internal The one-reader (or one-writer) rule's failure. */
+export const failBusy = (operation: BusyResourceError["operation"]): Effect.Effect<never, BusyResourceError> =>
+  Effect.failSync(() => new BusyResourceError({ operation }))
 
 /**
  * @internal
@@ -61,8 +66,9 @@ export class Signal {
     return this.park
   })
 
-  /** Like `wait`, but fails with `busy` when another fiber is parked here. */
-  waitExclusive<E>(busy: Effect.Effect<never, E>): Effect.Effect<void, E> {
+  /** Like `wait`, but fails with `BusyResourceError` when another fiber is parked here. */
+  waitExclusive(operation: BusyResourceError["operation"]): Effect.Effect<void, BusyResourceError> {
+    const busy = failBusy(operation)
     return Effect.withFiberRuntime((fiber) => {
       if (this.isBusy(fiber)) return busy
       this.fiber = fiber
