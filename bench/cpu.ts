@@ -28,7 +28,9 @@ const measureOne = async (impl: string, connections: number): Promise<void> => {
 const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const main = async (): Promise<void> => {
-  const { values } = parseArgs({ options: { rounds: { type: "string" }, one: { type: "string" }, connections: { type: "string" } } })
+  const { values } = parseArgs({
+    options: { rounds: { type: "string" }, one: { type: "string" }, connections: { type: "string" } }
+  })
   if (values.one !== undefined) return measureOne(values.one, Number(values.connections))
   const rounds = Number(values.rounds ?? 3)
   const impls = ["raw", "effect-sockets"]
@@ -39,14 +41,24 @@ const main = async (): Promise<void> => {
     for (let round = 0; round < rounds; round++) {
       for (const impl of impls) {
         const out = execFileSync(process.execPath, [
-          "--import", "tsx", new URL(import.meta.url).pathname, "--one", impl, "--connections", String(connections)
+          "--import",
+          "tsx",
+          new URL(import.meta.url).pathname,
+          "--one",
+          impl,
+          "--connections",
+          String(connections)
         ], { encoding: "utf8", timeout: 120_000 })
         samples.get(impl)!.push(JSON.parse(out.trim().split("\n").at(-1)!))
       }
     }
     for (const impl of impls) {
       const s = samples.get(impl)!
-      console.log(`| ${connections} | ${impl} | ${Math.round(median(s.map((x) => x.rate))).toLocaleString("en-US")} | ${median(s.map((x) => x.user)).toFixed(1)} | ${median(s.map((x) => x.system)).toFixed(1)} |`)
+      console.log(
+        `| ${connections} | ${impl} | ${Math.round(median(s.map((x) => x.rate))).toLocaleString("en-US")} | ${
+          median(s.map((x) => x.user)).toFixed(1)
+        } | ${median(s.map((x) => x.system)).toFixed(1)} |`
+      )
     }
   }
 }

@@ -36,8 +36,10 @@ export const listenRaw = (onConnection: (socket: net.Socket) => void): Promise<{
   new Promise((resolve, reject) => {
     const server = net.createServer({ noDelay: true }, onConnection)
     server.once("error", reject)
-    server.listen({ host: "127.0.0.1", port: 0 }, () =>
-      resolve({ server, port: (server.address() as net.AddressInfo).port }))
+    server.listen(
+      { host: "127.0.0.1", port: 0 },
+      () => resolve({ server, port: (server.address() as net.AddressInfo).port })
+    )
   })
 
 export const connectRaw = (port: number): Promise<net.Socket> =>
@@ -103,9 +105,23 @@ export const testCert = (): TestCert => {
   const keyPath = path.join(dir, "key.pem")
   const certPath = path.join(dir, "cert.pem")
   execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", keyPath, "-out", certPath, "-days", "1", "-subj", "/CN=localhost",
-    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    keyPath,
+    "-out",
+    certPath,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost"
   ], { stdio: ["ignore", "ignore", "pipe"] })
   cachedCert = { cert: fs.readFileSync(certPath, "utf8"), key: fs.readFileSync(keyPath, "utf8") }
   return cachedCert

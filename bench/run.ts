@@ -21,7 +21,12 @@ import { renderSvg } from "./svg.js"
 import { workloads } from "./workloads/index.js"
 
 const { values } = parseArgs({
-  options: { quick: { type: "boolean" }, only: { type: "string" }, rounds: { type: "string" }, out: { type: "string" } },
+  options: {
+    quick: { type: "boolean" },
+    only: { type: "string" },
+    rounds: { type: "string" },
+    out: { type: "string" }
+  },
   strict: true
 })
 const quick = values.quick ?? false
@@ -93,7 +98,9 @@ for (const workload of workloads.filter((w) => selected(w.id))) {
 process.stderr.write("\n")
 
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1))
-const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, ${os.type()} ${os.release()}`
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${
+  Math.round(os.totalmem() / 2 ** 30)
+} GiB, Node ${process.versions.node}, ${os.type()} ${os.release()}`
 const lines = [
   `effect-sockets benchmark — ${quick ? "quick (smoke) run" : "full run"}, ${rounds} round(s), medians (min–max)`,
   `machine: ${machine}`,
@@ -101,7 +108,9 @@ const lines = [
   "| workload | implementation | figure | min–max | × raw | peak RSS MiB |",
   "|---|---|---|---|---|---|",
   ...rows.map((r) =>
-    `| ${r.workload} ${r.title} (${r.unit}) | ${r.impl} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${r.ratio.toFixed(2)}× | ${r.peakRssMiB.toFixed(0)} |`
+    `| ${r.workload} ${r.title} (${r.unit}) | ${r.impl} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${
+      r.ratio.toFixed(2)
+    }× | ${r.peakRssMiB.toFixed(0)} |`
   )
 ]
 console.log(lines.join("\n"))
@@ -109,6 +118,9 @@ console.log(lines.join("\n"))
 const results = path.join(here, "results")
 fs.mkdirSync(results, { recursive: true })
 const name = values.out ?? (quick ? "quick" : only ? "partial" : "latest")
-fs.writeFileSync(path.join(results, `${name}.json`), JSON.stringify({ date: new Date().toISOString(), machine, quick, rounds, rows }, null, 2) + "\n")
+fs.writeFileSync(
+  path.join(results, `${name}.json`),
+  JSON.stringify({ date: new Date().toISOString(), machine, quick, rounds, rows }, null, 2) + "\n"
+)
 fs.writeFileSync(path.join(results, `${name}.svg`), renderSvg(rows, `${quick ? "quick run" : "full run"} — ${machine}`))
 console.log(`\nwrote bench/results/${name}.json and bench/results/${name}.svg`)

@@ -16,7 +16,9 @@ export const renderSvg = (rows: ReadonlyArray<Row>, subtitle: string): string =>
     const y = top + i * (barHeight + gap)
     const w = Math.max(1, r.ratio * scale)
     return [
-      `<text x="${left - 8}" y="${y + 12}" text-anchor="end" font-size="11">${escape(`${r.workload} ${r.impl}`)}</text>`,
+      `<text x="${left - 8}" y="${y + 12}" text-anchor="end" font-size="11">${
+        escape(`${r.workload} ${r.impl}`)
+      }</text>`,
       `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${colors[r.impl] ?? "#555"}"/>`,
       `<text x="${left + w + 6}" y="${y + 12}" font-size="11">${r.ratio.toFixed(2)}×</text>`
     ].join("")

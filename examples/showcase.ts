@@ -5,16 +5,16 @@
  *   npm run showcase
  */
 import { Console, Deferred, Effect, Option } from "effect"
-import { Socket } from "../src/index.js"
-import { run } from "./lib/cli.js"
-import { tcpClient } from "./tcp-client.js"
-import { tcpServer } from "./tcp-server.js"
-import { makeSelfSigned } from "./lib/certs.js"
-import { tlsClient } from "./tls-client.js"
-import { tlsServer } from "./tls-server.js"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Socket } from "../src/index.js"
+import { makeSelfSigned } from "./lib/certs.js"
+import { run } from "./lib/cli.js"
+import { tcpClient } from "./tcp-client.js"
+import { tcpServer } from "./tcp-server.js"
+import { tlsClient } from "./tls-client.js"
+import { tlsServer } from "./tls-server.js"
 import { udpConnected } from "./udp-connected.js"
 import { udpHello } from "./udp-hello.js"
 import { unixClient } from "./unix-client.js"
@@ -26,7 +26,7 @@ import { unixServer } from "./unix-server.js"
 
 /** Starts a server example in this scope, waits for its `listening on` line, and returns it. */
 const startServer = <E>(server: (announce: (line: string) => Effect.Effect<void>) => Effect.Effect<unknown, E>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const listening = yield* Deferred.make<string>()
     yield* Effect.forkScoped(server((line) => Deferred.succeed(listening, line).pipe(Effect.asVoid)))
     return yield* Deferred.await(listening)
@@ -40,7 +40,7 @@ const tempDir = Effect.acquireRelease(
 
 const portOf = (line: string): number => Number(line.slice(line.lastIndexOf(":") + 1))
 
-const tcpDemo = Effect.scoped(Effect.gen(function* () {
+const tcpDemo = Effect.scoped(Effect.gen(function*() {
   yield* Console.log("== TCP: examples/tcp-server.ts and examples/tcp-client.ts")
   const line = yield* startServer((announce) => tcpServer({ host: "127.0.0.1", port: 0, announce }))
   yield* Console.log(`server: ${line}`)
@@ -58,7 +58,7 @@ const tcpDemo = Effect.scoped(Effect.gen(function* () {
   yield* Console.log(`connect to a closed port fails with ${closed._tag}: ${closed.message}`)
 }))
 
-const tlsDemo = Effect.scoped(Effect.gen(function* () {
+const tlsDemo = Effect.scoped(Effect.gen(function*() {
   yield* Console.log("\n== TLS: examples/tls-server.ts and examples/tls-client.ts (throwaway certificate)")
   const certificate = yield* Effect.acquireRelease(
     Effect.sync(makeSelfSigned),
@@ -75,7 +75,7 @@ const tlsDemo = Effect.scoped(Effect.gen(function* () {
   yield* Console.log(`without --ca the client refuses: ${untrusted._tag}: ${untrusted.message}`)
 }))
 
-const unixDemo = Effect.scoped(Effect.gen(function* () {
+const unixDemo = Effect.scoped(Effect.gen(function*() {
   yield* Console.log("\n== UNIX sockets: examples/unix-server.ts and examples/unix-client.ts")
   const dir = yield* tempDir
   const socketPath = path.join(dir, "mysock")
@@ -91,7 +91,7 @@ const unixDemo = Effect.scoped(Effect.gen(function* () {
   yield* Console.log(`client received a file descriptor and read ${JSON.stringify(contents)} through it`)
 }))
 
-const datagramDemo = Effect.scoped(Effect.gen(function* () {
+const datagramDemo = Effect.scoped(Effect.gen(function*() {
   yield* Console.log("\n== UDP: examples/udp-hello.ts and examples/udp-connected.ts")
   const line = yield* startServer((announce) => udpHello({ host: "127.0.0.1", port: 0, announce }))
   yield* Console.log(`server: ${line}`)
@@ -106,7 +106,7 @@ const datagramDemo = Effect.scoped(Effect.gen(function* () {
   yield* Console.log(`client (autobound) got ${JSON.stringify(Option.getOrElse(unixReply, () => "(no reply)"))}`)
 }))
 
-const showcase = Effect.gen(function* () {
+const showcase = Effect.gen(function*() {
   yield* tcpDemo
   yield* tlsDemo
   yield* unixDemo

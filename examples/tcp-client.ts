@@ -9,7 +9,7 @@ import { flags, isMain, port, run } from "./lib/cli.js"
 
 /** Connects, sends `Client\n`, returns the reply as text. */
 export const tcpClient = (options: { readonly host: string; readonly port: number }) =>
-  Effect.scoped(Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function*() {
     const client = yield* Socket.connectTcp(options.host, options.port)
     yield* client.send("Client\n")
     const response = yield* client.receive()

@@ -9,7 +9,7 @@ import { flags, formatAddress, isMain, port, run } from "./lib/cli.js"
 
 /** The connection handler: the stream is closed by `serve` when it returns. */
 export const handle = (client: ByteStream.ByteStream) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const name = yield* client.receive(1024)
     yield* client.send(Buffer.concat([Buffer.from("Hello, "), name, Buffer.from("\n")]))
   })
@@ -20,7 +20,7 @@ export const tcpServer = (options: {
   readonly port: number
   readonly announce?: (line: string) => Effect.Effect<void>
 }) =>
-  Effect.scoped(Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function*() {
     const listener = yield* Listener.createTcpListener({
       localPort: options.port,
       ...(options.host ? { localHost: options.host } : {})

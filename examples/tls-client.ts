@@ -11,8 +11,10 @@ import { Socket } from "../src/index.js"
 import { flags, isMain, port, run } from "./lib/cli.js"
 
 /** Connects with TLS, sends `Client\n`, returns the reply as text. */
-export const tlsClient = (options: { readonly host: string; readonly port: number; readonly ca?: Buffer | undefined }) =>
-  Effect.scoped(Effect.gen(function* () {
+export const tlsClient = (
+  options: { readonly host: string; readonly port: number; readonly ca?: Buffer | undefined }
+) =>
+  Effect.scoped(Effect.gen(function*() {
     const client = yield* Socket.connectTcp(options.host, options.port, {
       tls: options.ca ? { ca: options.ca } : true
     })

@@ -17,7 +17,7 @@ export const tlsServer = (options: {
   readonly key: Buffer
   readonly announce?: (line: string) => Effect.Effect<void>
 }) =>
-  Effect.scoped(Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function*() {
     const listener = yield* Listener.createTcpListener({
       localPort: options.port,
       ...(options.host ? { localHost: options.host } : {}),

@@ -10,7 +10,7 @@ import { flags, isMain, port, run } from "./lib/cli.js"
 
 /** Sends `Hi there!\n`; returns the reply, if any arrives within a second. */
 export const udpConnected = (options: { readonly host: string; readonly port: number }) =>
-  Effect.scoped(Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function*() {
     const udp = yield* Datagram.createConnectedUdpSocket(options.host, options.port)
     yield* udp.send("Hi there!\n")
     const reply = yield* Effect.timeoutOption(udp.receive, "1 second")
@@ -19,6 +19,14 @@ export const udpConnected = (options: { readonly host: string; readonly port: nu
 
 if (isMain(import.meta.url)) {
   const args = flags({ host: "localhost", port: "1234" })
-  run(Effect.flatMap(udpConnected({ host: args.host, port: port(args.port) }), (reply) =>
-    Console.log(Option.match(reply, { onNone: () => "sent; no reply", onSome: (text) => text.trimEnd() }))))
+  run(
+    Effect.flatMap(
+      udpConnected({ host: args.host, port: port(args.port) }),
+      (reply) =>
+        Console.log(Option.match(reply, {
+          onNone: () => "sent; no reply",
+          onSome: (text) => text.trimEnd()
+        }))
+    )
+  )
 }

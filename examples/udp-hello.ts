@@ -13,13 +13,15 @@ export const udpHello = (options: {
   readonly port: number
   readonly announce?: (line: string) => Effect.Effect<void>
 }) =>
-  Effect.scoped(Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function*() {
     const udp = yield* Datagram.createUdpSocket(
       options.host ? { localHost: options.host, localPort: options.port } : { family: "IPv4", localPort: options.port }
     )
     yield* (options.announce ?? Console.log)(`listening on ${formatAddress(udp.attributes.localAddress)}`)
     yield* udp.stream.pipe(
-      Stream.runForEach(([packet, [host, port]]) => udp.sendto(Buffer.concat([Buffer.from("Hello, "), packet]), host, port))
+      Stream.runForEach(([packet, [host, port]]) =>
+        udp.sendto(Buffer.concat([Buffer.from("Hello, "), packet]), host, port)
+      )
     )
   }))
 

@@ -9,7 +9,7 @@ import { flags, isMain, run } from "./lib/cli.js"
 
 /** Connects, sends `Client\n`, returns the reply (up to 1024 bytes) as text. */
 export const unixClient = (options: { readonly path: string }) =>
-  Effect.scoped(Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function*() {
     const client = yield* Socket.connectUnix(options.path)
     yield* client.send("Client\n")
     const response = yield* client.receive(1024)

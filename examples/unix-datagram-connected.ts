@@ -10,7 +10,7 @@ import { flags, isMain, run } from "./lib/cli.js"
 
 /** Sends `Hi there!\n` to `path`; returns the reply, if any arrives within a second. */
 export const unixDatagramConnected = (options: { readonly path: string }) =>
-  Effect.scoped(Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function*() {
     const socket = yield* Datagram.createConnectedUnixDatagramSocket(options.path, { autobind: true })
     yield* socket.send("Hi there!\n")
     const reply = yield* Effect.timeoutOption(socket.receive, "1 second")
@@ -19,6 +19,11 @@ export const unixDatagramConnected = (options: { readonly path: string }) =>
 
 if (isMain(import.meta.url)) {
   const args = flags({ path: "/tmp/mysock" })
-  run(Effect.flatMap(unixDatagramConnected({ path: args.path }), (reply) =>
-    Console.log(Option.match(reply, { onNone: () => "sent; no reply", onSome: (text) => text.trimEnd() }))))
+  run(
+    Effect.flatMap(unixDatagramConnected({ path: args.path }), (reply) =>
+      Console.log(Option.match(reply, {
+        onNone: () => "sent; no reply",
+        onSome: (text) => text.trimEnd()
+      })))
+  )
 }

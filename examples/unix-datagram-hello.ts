@@ -9,8 +9,10 @@ import { Datagram } from "../src/index.js"
 import { flags, formatAddress, isMain, run } from "./lib/cli.js"
 
 /** Binds `path`, announces it, replies to every datagram until interrupted. */
-export const unixDatagramHello = (options: { readonly path: string; readonly announce?: (line: string) => Effect.Effect<void> }) =>
-  Effect.scoped(Effect.gen(function* () {
+export const unixDatagramHello = (
+  options: { readonly path: string; readonly announce?: (line: string) => Effect.Effect<void> }
+) =>
+  Effect.scoped(Effect.gen(function*() {
     const socket = yield* Datagram.createUnixDatagramSocket({ localPath: options.path })
     yield* (options.announce ?? Console.log)(`listening on ${formatAddress(socket.attributes.localAddress)}`)
     yield* socket.stream.pipe(

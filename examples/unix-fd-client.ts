@@ -10,7 +10,7 @@ import { flags, isMain, run } from "./lib/cli.js"
 
 /** Connects, receives one fd, returns what the file it refers to contains. */
 export const unixFdClient = (options: { readonly path: string }) =>
-  Effect.scoped(Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function*() {
     const client = yield* Socket.connectUnix(options.path)
     const [, fds] = yield* client.receiveFds(1024, 1)
     // The received fd is ours: read the file through it, then close it.

@@ -15,11 +15,11 @@ export const unixFdServer = (options: {
   readonly file: string
   readonly announce?: (line: string) => Effect.Effect<void>
 }) =>
-  Effect.scoped(Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function*() {
     const listener = yield* Listener.createUnixListener(options.path, { unlinkOnClose: true })
     yield* (options.announce ?? Console.log)(`listening on ${listener.addresses.map(formatAddress).join(", ")}`)
     return yield* listener.serve((client) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         // The file is closed here when the handler ends; the client holds its own duplicate.
         const file = yield* Effect.acquireRelease(
           Effect.promise(() => fs.promises.open(options.file, "r")),

@@ -9,8 +9,10 @@ import { flags, formatAddress, isMain, run } from "./lib/cli.js"
 import { handle } from "./tcp-server.js"
 
 /** Binds the path (replacing a stale socket file), announces it, serves until interrupted. */
-export const unixServer = (options: { readonly path: string; readonly announce?: (line: string) => Effect.Effect<void> }) =>
-  Effect.scoped(Effect.gen(function* () {
+export const unixServer = (
+  options: { readonly path: string; readonly announce?: (line: string) => Effect.Effect<void> }
+) =>
+  Effect.scoped(Effect.gen(function*() {
     const listener = yield* Listener.createUnixListener(options.path, { unlinkOnClose: true })
     yield* (options.announce ?? Console.log)(`listening on ${listener.addresses.map(formatAddress).join(", ")}`)
     return yield* listener.serve(handle)

@@ -47,7 +47,11 @@ const nodedir = process.env.npm_config_nodedir || (hasHeaders(prefix) ? prefix :
 const args = [nodeGyp, "rebuild", "--loglevel=warn"]
 if (nodedir !== undefined) args.push(`--nodedir=${nodedir}`)
 
-process.stderr.write(`effect-sockets: building the native addon (${nodedir !== undefined ? `headers from ${nodedir}` : "node-gyp's default headers"})\n`)
+process.stderr.write(
+  `effect-sockets: building the native addon (${
+    nodedir !== undefined ? `headers from ${nodedir}` : "node-gyp's default headers"
+  })\n`
+)
 const result = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" })
 const built = path.join(root, "build", "Release", "effect_sockets.node")
 

@@ -9,8 +9,8 @@
 import type * as Effect from "effect/Effect"
 import type * as Sink from "effect/Sink"
 import type * as Stream from "effect/Stream"
-import * as internal from "./internal/byteStream.js"
 import * as internalBuffered from "./internal/bufferedStream.js"
+import * as internal from "./internal/byteStream.js"
 import * as internalMemory from "./internal/memoryStream.js"
 import * as internalText from "./internal/textStream.js"
 import type {

@@ -211,7 +211,9 @@ export class ListenError extends Data.TaggedError("ListenError")<{
   readonly cause?: unknown
 }> {
   override get message() {
-    return `cannot listen on ${this.address}: ${this.reason}${this.cause === undefined ? "" : ` (${describe(this.cause)})`}`
+    return `cannot listen on ${this.address}: ${this.reason}${
+      this.cause === undefined ? "" : ` (${describe(this.cause)})`
+    }`
   }
 }
 

@@ -160,7 +160,9 @@ describe("stream sockets", () => {
     expect(recvString(a)).toBe("ld!")
     expect(isCloexec(a)).toBe(true)
     expect(addon.fdType(a)).toBe("socket")
-    expect(addon.getsockoptInt(a, addon.constants.SOL_SOCKET, addon.constants.SO_TYPE)).toBe(addon.constants.SOCK_STREAM)
+    expect(addon.getsockoptInt(a, addon.constants.SOL_SOCKET, addon.constants.SO_TYPE)).toBe(
+      addon.constants.SOCK_STREAM
+    )
   })
 
   it("reports EOF (0) after the peer's shutdown, EPIPE on a shut-down side", () => {
@@ -234,7 +236,11 @@ describe("stream sockets", () => {
     const refused = track(addon.socket("stream"))
     expect(thrown(() => addon.connect(refused, bytes(stale)))).toMatchObject({ code: "ECONNREFUSED" })
     const again = track(addon.socket("stream"))
-    expect(thrown(() => addon.bind(again, bytes(stale)))).toMatchObject({ code: "EADDRINUSE", errno: -98, syscall: "bind" })
+    expect(thrown(() => addon.bind(again, bytes(stale)))).toMatchObject({
+      code: "EADDRINUSE",
+      errno: -98,
+      syscall: "bind"
+    })
   })
 
   it.runIf(linux)("throws EAGAIN from connect when the backlog is full (nothing in progress)", () => {
@@ -274,7 +280,9 @@ describe("stream sockets", () => {
     expect(recvString(client)).toBe("abstract")
     // a prefix of the name is another name
     const other = track(addon.socket("stream"))
-    expect(thrown(() => addon.connect(other, name.subarray(0, name.length - 1)))).toMatchObject({ code: "ECONNREFUSED" })
+    expect(thrown(() => addon.connect(other, name.subarray(0, name.length - 1)))).toMatchObject({
+      code: "ECONNREFUSED"
+    })
   })
 
   it("refuses over-long paths with ENAMETOOLONG instead of truncating", () => {
@@ -613,7 +621,9 @@ describe("Poller", () => {
     fs.writeFileSync(p, "")
     const file = track(fs.openSync(p, "r"))
     if (linux) expect(thrown(() => new addon.Poller(file, () => {}))).toMatchObject({ code: "EPERM" })
-    expect(thrown(() => (addon.Poller as unknown as (fd: number, cb: () => void) => void)(a, () => {}))).toBeInstanceOf(TypeError)
+    expect(thrown(() => (addon.Poller as unknown as (fd: number, cb: () => void) => void)(a, () => {}))).toBeInstanceOf(
+      TypeError
+    )
   })
 
   it.runIf(linux)("reports POLLERR (peer reset) as error -9 and stops itself", async () => {
@@ -747,8 +757,14 @@ describe("resources", () => {
     `)
     expect(result.stderr).toBe("")
     expect(result.stdout.trim().split("\n")).toEqual([
-      "started terminate", "started exit", "stopped terminate", "stopped exit",
-      "fresh terminate", "fresh exit", "closing terminate", "closing exit"
+      "started terminate",
+      "started exit",
+      "stopped terminate",
+      "stopped exit",
+      "fresh terminate",
+      "fresh exit",
+      "closing terminate",
+      "closing exit"
     ])
     expect(result.status).toBe(0)
   })

@@ -14,7 +14,7 @@ const settle = Effect.repeatN(Effect.yieldNow(), 20)
 
 /** A buffered stream whose peer has sent `chunks`, one `send` each, then maybe EOF. */
 const bufferedWith = (chunks: ReadonlyArray<string>, eof: boolean) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const [local, peer] = yield* ByteStream.makePair()
     for (const chunk of chunks) yield* peer.send(chunk)
     if (eof) yield* peer.sendEof
@@ -23,14 +23,14 @@ const bufferedWith = (chunks: ReadonlyArray<string>, eof: boolean) =>
 
 describe("J95 receiveExactly", () => {
   it.effect("J95 receiveExactly(8) joins the chunks abcd and efgh", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { stream } = yield* bufferedWith(["abcd", "efgh"], true)
       expect(str(yield* stream.receiveExactly(8))).toBe("abcdefgh")
       expect(stream.buffer.length).toBe(0)
     }))
 
   it.effect("J95 receiveExactly(8) fails with IncompleteRead when the sender closes after abcd", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { stream } = yield* bufferedWith(["abcd"], true)
       const error = yield* Effect.flip(stream.receiveExactly(8))
       expect(error._tag).toBe("IncompleteRead")
@@ -40,14 +40,14 @@ describe("J95 receiveExactly", () => {
 
 describe("J96 receiveUntil", () => {
   it.effect("J96 a delimiter straddling two chunks is found; the next call continues after it", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { stream } = yield* bufferedWith(["abcd", "efgh"], true)
       expect(str(yield* stream.receiveUntil("de", 10))).toBe("abc")
       expect(str(yield* stream.receiveUntil("h", 10))).toBe("fg")
     }))
 
   it.effect("J96 IncompleteRead at EOF leaves abcd in the buffer", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { stream } = yield* bufferedWith(["abcd"], true)
       const error = yield* Effect.flip(stream.receiveUntil("de", 10))
       expect(error._tag).toBe("IncompleteRead")
@@ -56,7 +56,7 @@ describe("J96 receiveUntil", () => {
     }))
 
   it.effect("J96 an already-buffered delimiter beyond maxBytes is DelimiterNotFound (unlike AnyIO)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { stream } = yield* bufferedWith(["abcdefgh"], true)
       const error = yield* Effect.flip(stream.receiveUntil("h", 3))
       expect(error).toMatchObject({ _tag: "DelimiterNotFound", maxBytes: 3 })
@@ -67,7 +67,7 @@ describe("J96 receiveUntil", () => {
     }))
 
   it.effect("J96 stops reading once the delimiter can no longer start within maxBytes", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       // The stream stays open: reading past the limit would wait for "ghi" and then more.
       const { stream } = yield* bufferedWith(["abc", "def", "ghi"], false)
       const error = yield* Effect.flip(stream.receiveUntil("z", 4))
@@ -81,7 +81,7 @@ describe("J96 receiveUntil", () => {
 
 describe("J97 BufferedByteStream", () => {
   it.effect("J97 receiveExactly(2) twice on abcd gives ab then cd", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { stream } = yield* bufferedWith(["abcd"], true)
       expect(str(yield* stream.receiveExactly(2))).toBe("ab")
       expect(str(yield* stream.receiveExactly(2))).toBe("cd")
@@ -89,7 +89,7 @@ describe("J97 BufferedByteStream", () => {
     }))
 
   it.effect("J97 sendEof closes only the send side; close closes both", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [local, peer] = yield* ByteStream.makePair()
       const stream = ByteStream.buffered(local)
       yield* stream.sendEof
@@ -105,7 +105,7 @@ describe("J97 BufferedByteStream", () => {
     }))
 
   it.effect("J97 feedData comes before data still in flight: xxxfooabcd", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { stream } = yield* bufferedWith(["abcd"], true)
       yield* stream.feedData("xxx")
       yield* stream.feedData("foo")
@@ -113,7 +113,7 @@ describe("J97 BufferedByteStream", () => {
     }))
 
   it.effect("J97 feedData appends to the read buffer, after bytes already taken from the transport", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       // AnyIO's order (feed_data extends the buffer), which J97's "xxxfooabcd" relies on.
       // Note: the doc comment of feedData in ByteStream.ts ("in front of everything not yet
       // received") suggests "xbcd" here; the implementation and AnyIO give "bcdx".
@@ -126,7 +126,7 @@ describe("J97 BufferedByteStream", () => {
 })
 
 describe("J98 stapled byte stream", () => {
-  const stapled = Effect.gen(function* () {
+  const stapled = Effect.gen(function*() {
     const [toPeer, fromUs] = yield* ByteStream.makePipe()
     const [toUs, fromPeer] = yield* ByteStream.makePipe()
     yield* toUs.send("hello")
@@ -134,7 +134,7 @@ describe("J98 stapled byte stream", () => {
   })
 
   it.effect("J98 receive(3), sendEof twice, send after it fails, receive still works", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { stream, fromUs } = yield* stapled
       expect(str(yield* stream.receive(3))).toBe("hel")
       yield* stream.send("ping")
@@ -148,7 +148,7 @@ describe("J98 stapled byte stream", () => {
     }))
 
   it.effect("J98 close makes both send and receive fail with ClosedResourceError", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { stream } = yield* stapled
       yield* stream.close
       yield* stream.close
@@ -157,7 +157,7 @@ describe("J98 stapled byte stream", () => {
     }))
 
   it.effect("J98 maxBytes 0, -1 and 1.5 are argument errors", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { stream } = yield* stapled
       const buffered = ByteStream.buffered((yield* stapled).stream)
       for (const maxBytes of [0, -1, 1.5]) {
@@ -170,7 +170,7 @@ describe("J98 stapled byte stream", () => {
 
 describe("J99 text stream", () => {
   it.effect("J99 a character split across chunks is held back until complete", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [local, peer] = yield* ByteStream.makePair()
       const text = ByteStream.text(local)
       yield* peer.send(u8(0xc3, 0xa5, 0xc3, 0xa4, 0xc3)) // "å" "ä" and half of "ö"
@@ -180,14 +180,14 @@ describe("J99 text stream", () => {
     }))
 
   it.effect("J99 sending åäö produces its UTF-8 bytes", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [local, peer] = yield* ByteStream.makePair()
       yield* ByteStream.text(local).send("åäö")
       expect([...(yield* peer.receive())]).toEqual([0xc3, 0xa5, 0xc3, 0xa4, 0xc3, 0xb6])
     }))
 
   it.effect("J99 invalid bytes become U+FFFD, or BrokenResourceError InvalidData when fatal", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [local, peer] = yield* ByteStream.makePair()
       yield* peer.send(u8(0x61, 0xff, 0x62))
       expect(yield* ByteStream.text(local).receive()).toBe("a\uFFFDb")
@@ -199,7 +199,7 @@ describe("J99 text stream", () => {
     }))
 
   it.effect("J99 a text stream over a stapled stream has the stapled attributes ({})", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [send, receive] = yield* ByteStream.makePipe()
       const stapled = ByteStream.staple(send, receive)
       const text = ByteStream.text(stapled)
@@ -208,7 +208,7 @@ describe("J99 text stream", () => {
     }))
 
   it.effect("J99 stream yields non-empty strings and ends at EOF", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [local, peer] = yield* ByteStream.makePair()
       yield* peer.send("ab")
       yield* peer.send(u8(0x63, 0xc3)) // "c" and half of "ö"
@@ -221,7 +221,7 @@ describe("J99 text stream", () => {
 
 describe("J100 in-memory byte pair", () => {
   it.effect("J100 bufferSize 1.5, -1 and 0 are argument errors", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       for (const bufferSize of [1.5, -1, 0]) {
         expect((yield* Effect.flip(ByteStream.makePipe({ bufferSize })))._tag).toBe("InvalidArgumentError")
         expect((yield* Effect.flip(ByteStream.makePair({ bufferSize })))._tag).toBe("InvalidArgumentError")
@@ -229,7 +229,7 @@ describe("J100 in-memory byte pair", () => {
     }))
 
   it.effect("J100 with bufferSize 1 a second send suspends until the peer receives", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [a, b] = yield* ByteStream.makePair({ bufferSize: 1 })
       yield* a.send("1")
       const second = yield* Effect.fork(a.send("2"))
@@ -243,7 +243,7 @@ describe("J100 in-memory byte pair", () => {
     }))
 
   it.effect("J100 closing the sending side: the peer gets the buffered data, then EndOfStream", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [a, b] = yield* ByteStream.makePair()
       yield* a.send("one")
       yield* a.send("two")
@@ -254,7 +254,7 @@ describe("J100 in-memory byte pair", () => {
     }))
 
   it.effect("J100 closing the receiving side: the peer's send fails with BrokenResourceError", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [a, b] = yield* ByteStream.makePair()
       yield* a.close
       expect((yield* Effect.flip(b.send("x")))._tag).toBe("BrokenResourceError")
@@ -269,7 +269,7 @@ describe("J100 in-memory byte pair", () => {
     }))
 
   it.effect("J100 an interrupted receive never loses data", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [a, b] = yield* ByteStream.makePair()
       const blocked = yield* Effect.fork(b.receive())
       yield* settle
@@ -292,7 +292,7 @@ describe("J100 in-memory byte pair", () => {
     }))
 
   it.effect("J100 a second concurrent receive fails with BusyResourceError", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [a, b] = yield* ByteStream.makePair()
       const first = yield* Effect.fork(b.receive())
       yield* settle
@@ -303,7 +303,7 @@ describe("J100 in-memory byte pair", () => {
     }))
 
   it.effect("J100 after a parked receive is interrupted, another fiber's receive is not Busy and gets the data", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [a, b] = yield* ByteStream.makePair()
       const first = yield* Effect.fork(b.receive())
       yield* settle
@@ -315,7 +315,7 @@ describe("J100 in-memory byte pair", () => {
     }))
 
   it.effect("J100 a receive parked uninterruptibly keeps the stream while its interruption waits: another receive is Busy; it completes with the data", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [a, b] = yield* ByteStream.makePair()
       const first = yield* Effect.fork(Effect.uninterruptible(b.receive()))
       yield* settle
@@ -331,7 +331,7 @@ describe("J100 in-memory byte pair", () => {
     }))
 
   it.effect("J100 close during a blocked receive fails it with ClosedResourceError", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [, b] = yield* ByteStream.makePair()
       const blocked = yield* Effect.fork(b.receive())
       yield* settle
@@ -342,7 +342,7 @@ describe("J100 in-memory byte pair", () => {
 
 describe("stream and sink", () => {
   it.effect("stream collects every chunk and ends cleanly at EOF", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [a, b] = yield* ByteStream.makePair()
       for (const chunk of ["ab", "cd", "ef"]) yield* a.send(chunk)
       yield* a.sendEof
@@ -351,7 +351,7 @@ describe("stream and sink", () => {
     }))
 
   it.effect("stream of a buffered stream delivers buffered bytes first", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { stream } = yield* bufferedWith(["abcd", "ef"], true)
       expect(str(yield* stream.receiveExactly(1))).toBe("a")
       const chunks = Chunk.toReadonlyArray(yield* Stream.runCollect(stream.stream)).map(str)
@@ -359,7 +359,7 @@ describe("stream and sink", () => {
     }))
 
   it.effect("sink sends every element", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const [a, b] = yield* ByteStream.makePair()
       yield* Stream.run(Stream.make<Array<Uint8Array | string>>("one", u8(0x32), "three"), a.sink)
       yield* a.sendEof

@@ -9,13 +9,7 @@ import { Cause, Data, Deferred, Effect, Exit, Fiber, Logger, LogLevel, Option } 
 import type { ByteStream } from "../src/ByteStream.js"
 import { Listener } from "../src/index.js"
 import type { ServeOptions } from "../src/Listener/index.js"
-import {
-  connectRaw,
-  connectRawUnscoped,
-  countResources,
-  type RawPeer,
-  settleTo
-} from "./helpers/resources.js"
+import { connectRaw, connectRawUnscoped, countResources, type RawPeer, settleTo } from "./helpers/resources.js"
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -33,7 +27,7 @@ const startServer = <E>(
   options?: ServeOptions,
   wrap: <A, E2>(serve: Effect.Effect<A, E2>) => Effect.Effect<A, E2> = (serve) => serve
 ) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const listener = yield* Listener.createTcpListener({ localHost: HOST })
     const address = listener.addresses[0]!
     const port = address._tag === "InetAddress" ? address.port : 0
@@ -64,7 +58,7 @@ const mentions = (entry: LogEntry, value: unknown): boolean =>
 
 /** `n` Deferreds, one per handler entry, completed in order of entry. */
 const entrySignals = (n: number) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const signals: Array<Deferred.Deferred<void>> = []
     for (let i = 0; i < n; i++) signals.push(yield* Deferred.make<void>())
     let entered = 0
@@ -92,7 +86,7 @@ describe("S7 handler failures", () => {
 
   for (const { error, kind, run } of kinds) {
     it.scopedLive(`S7 a handler ${kind} is logged once at error level with its cause; the next client is served (default)`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const logs = captureLogs()
         let connections = 0
         const { fiber, port } = yield* startServer(
@@ -121,7 +115,7 @@ describe("S7 handler failures", () => {
   }
 
   it.scopedLive("S7 with onHandlerError: \"fail\", serve fails with the handler's error and interrupts the others", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const entries = yield* entrySignals(2)
       let othersInterrupted = 0
       const boom = new Boom()
@@ -147,7 +141,7 @@ describe("S7 handler failures", () => {
 
 describe("S8 a connection is scoped to its handler", () => {
   it.scopedLive("S8 the client sees EOF as soon as the handler returns (well within 0.5 s)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       // The handler sends and returns without closing anything.
       const { port } = yield* startServer((stream) => stream.send("x"))
       const peer = yield* connectRaw(HOST, port)
@@ -161,7 +155,7 @@ describe("S8 a connection is scoped to its handler", () => {
 
 describe("serve policies", () => {
   it.scopedLive("interrupting serve with 200 live connections closes them all and releases every fd and handle", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const count = 200
       const listener = yield* Listener.createTcpListener({ localHost: HOST })
       const address = listener.addresses[0]!
@@ -172,7 +166,7 @@ describe("serve policies", () => {
       let entered = 0
       let interrupted = 0
       const fiber = yield* Effect.fork(listener.serve((stream) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           if (++entered === count) yield* Deferred.succeed(allIn, undefined)
           yield* stream.receive() // the peers never send: blocked until interrupted
         }).pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted++)))
@@ -198,13 +192,13 @@ describe("serve policies", () => {
     }))
 
   it.scopedLive("maxConnections: 2 — a third client is not served until a handler finishes", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const entries = yield* entrySignals(3)
       let running = 0
       let maxRunning = 0
       const { port } = yield* startServer(
         (stream) =>
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             maxRunning = Math.max(maxRunning, ++running)
             yield* entries.enter
             yield* stream.receive() // returns when its client sends
@@ -228,7 +222,7 @@ describe("serve policies", () => {
     }))
 
   it.scopedLive("drainTimeout: a running handler may finish; one that never ends is interrupted after it", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const drainMillis = 1000
       const entries = yield* entrySignals(2)
       const gate = yield* Deferred.make<void>()
@@ -241,7 +235,9 @@ describe("serve policies", () => {
           Effect.flatMap(entries.enter, (index) =>
             (index === 0
               ? Effect.zipRight(Deferred.await(gate), stream.send("done"))
-              : Deferred.await(teardown)).pipe(Effect.onInterrupt(() => Effect.sync(() => (interrupted[index] = true))))),
+              : Deferred.await(teardown)).pipe(
+                Effect.onInterrupt(() => Effect.sync(() => (interrupted[index] = true)))
+              )),
         { drainTimeout: `${drainMillis} millis` }
       )
       yield* Effect.addFinalizer(() => Deferred.succeed(teardown, undefined))
@@ -264,7 +260,8 @@ describe("serve policies", () => {
       yield* Fiber.join(stopping).pipe(
         Effect.timeoutFail({
           duration: `${drainMillis + 2000} millis`,
-          onTimeout: () => new Error(`serve did not stop within drainTimeout + 2 s (handler interrupted: ${interrupted[1]})`)
+          onTimeout: () =>
+            new Error(`serve did not stop within drainTimeout + 2 s (handler interrupted: ${interrupted[1]})`)
         })
       )
       const elapsed = Date.now() - started
@@ -275,12 +272,12 @@ describe("serve policies", () => {
     }))
 
   it.scopedLive("an unread stream keeps memory bounded while its peer tries to send 64 MiB", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const total = 64 * 1024 * 1024
       const chunk = Buffer.alloc(1024 * 1024, 0x61)
       const firstReceived = yield* Deferred.make<number>()
       const { port } = yield* startServer((stream) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const first = yield* stream.receive()
           yield* Deferred.succeed(firstReceived, first.length)
           yield* Effect.never // nobody reads any more

@@ -88,7 +88,11 @@ describe("TCP client streams", () => {
         const { attributes } = client
         expect(attributes.family).toBe(family)
         // the socket's own name, as the peer sees it
-        expect(attributes.localAddress).toEqual({ _tag: "InetAddress", host: peer.remoteAddress, port: peer.remotePort })
+        expect(attributes.localAddress).toEqual({
+          _tag: "InetAddress",
+          host: peer.remoteAddress,
+          port: peer.remotePort
+        })
         expect(attributes.localAddress.host).toBe(host)
         expect(attributes.remoteAddress).toEqual({ _tag: "InetAddress", host, port: server.port })
       }))
@@ -239,7 +243,11 @@ describe("TCP client streams", () => {
       Effect.gen(function*() {
         const port = yield* freePort()
         const resolver = resolvingTo(["127.0.0.1", "127.0.0.2", "::1"])
-        expectRefusedAttempts(yield* connectFailure("three.test", port, { resolver }), ["127.0.0.1", "::1", "127.0.0.2"])
+        expectRefusedAttempts(yield* connectFailure("three.test", port, { resolver }), [
+          "127.0.0.1",
+          "::1",
+          "127.0.0.2"
+        ])
       }))
   })
 
@@ -305,7 +313,10 @@ describe("TCP client streams", () => {
       peer.resume() // the peer reads everything: the first send's write completes
       peer.on("data", () => {})
       const exit = yield* Fiber.join(interrupting).pipe(
-        Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("the uninterruptible send did not finish") })
+        Effect.timeoutFail({
+          duration: "10 seconds",
+          onTimeout: () => new Error("the uninterruptible send did not finish")
+        })
       )
       expect(Exit.isInterrupted(exit)).toBe(true)
       yield* client.send("after")

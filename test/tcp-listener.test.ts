@@ -47,7 +47,7 @@ const resolveAll = (host: string, family: 0 | 4 | 6 = 0) =>
  * that receives it; "halb" sent back reaches the peer. Returns the accepted stream.
  */
 const acceptRoundTrip = (listener: TcpListener, host: string, port: number) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const peer = yield* connectRaw(host, port)
     yield* peer.write("blah")
     const stream = yield* listener.accept
@@ -77,10 +77,11 @@ const stubResolver = (name: string, addresses: ReadonlyArray<string>) => {
       syncBuiltinESMExports()
       return original
     }),
-    (original) => Effect.sync(() => {
-      dnsCjs.lookup = original
-      syncBuiltinESMExports()
-    })
+    (original) =>
+      Effect.sync(() => {
+        dnsCjs.lookup = original
+        syncBuiltinESMExports()
+      })
   )
 }
 const DUAL_NAME = "dual-loopback.test"
@@ -104,7 +105,7 @@ const families = [
 describe("B: TCP listeners", () => {
   for (const { name, host, family } of families) {
     it.scopedLive(`B28 listener attributes (${name})`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const listener = yield* Listener.createTcpListener({ localHost: host })
         expect(listener.addresses).toHaveLength(1)
         const bound = inet(listener.addresses[0])
@@ -124,7 +125,7 @@ describe("B: TCP listeners", () => {
       }))
 
     it.scopedLive(`B29 accept round trip (${name})`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const listener = yield* Listener.createTcpListener({ localHost: host })
         yield* acceptRoundTrip(listener, host, portsOf(listener)[0]!)
       }))
@@ -134,7 +135,7 @@ describe("B: TCP listeners", () => {
     // observable: accepted streams work and have the listener's family (here), and the effect of
     // SO_REUSEADDR (the TIME_WAIT rebind test below).
     it.scopedLive(`B31 accepted streams work and have the listener's family (${name})`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const listener = yield* Listener.createTcpListener({ localHost: host })
         for (let i = 0; i < 3; i++) {
           const { stream } = yield* acceptRoundTrip(listener, host, portsOf(listener)[0]!)
@@ -145,7 +146,7 @@ describe("B: TCP listeners", () => {
   }
 
   it.scopedLive("B29 accept round trip (any family: dual stack, reached over IPv4 and IPv6)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const listener = yield* Listener.createTcpListener()
       for (const address of listener.addresses.map(inet)) {
         // The wildcard accepts both families: IPv4 peers arrive as IPv4-mapped addresses.
@@ -155,7 +156,7 @@ describe("B: TCP listeners", () => {
     }))
 
   it.scopedLive("B30 accept after close fails with ClosedResourceError", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const listener = yield* Listener.createTcpListener({ localHost: "127.0.0.1" })
       yield* listener.close
       yield* listener.close // idempotent
@@ -164,7 +165,7 @@ describe("B: TCP listeners", () => {
     }))
 
   it.scopedLive("B30 an accept waiting when the listener closes fails with ClosedResourceError", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const listener = yield* Listener.createTcpListener({ localHost: "127.0.0.1" })
       const waiting = yield* Effect.fork(Effect.flip(listener.acceptUnscoped))
       yield* Effect.sleep("50 millis")
@@ -174,8 +175,8 @@ describe("B: TCP listeners", () => {
     }))
 
   it.scopedLive("B31 SO_REUSEADDR in effect: the port rebinds while a closed connection is in TIME_WAIT", () =>
-    Effect.gen(function* () {
-      const port = yield* Effect.scoped(Effect.gen(function* () {
+    Effect.gen(function*() {
+      const port = yield* Effect.scoped(Effect.gen(function*() {
         const listener = yield* Listener.createTcpListener({ localHost: "127.0.0.1" })
         const port = portsOf(listener)[0]!
         const { stream, peer } = yield* acceptRoundTrip(listener, "127.0.0.1", port)
@@ -192,7 +193,7 @@ describe("B: TCP listeners", () => {
   it.scopedLive.skipIf(nodeSupportsReusePort)(
     `B32 reusePort fails with UnsupportedError on Node ${process.versions.node} (needs 22.12+)`,
     () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const error = yield* Effect.flip(Listener.createTcpListener({ localHost: "127.0.0.1", reusePort: true }))
         expect(error).toBeInstanceOf(NetError.UnsupportedError)
         expect(error).toMatchObject({ _tag: "UnsupportedError", operation: "reusePort" })
@@ -200,16 +201,19 @@ describe("B: TCP listeners", () => {
       })
   )
 
-  it.scopedLive.skipIf(!nodeSupportsReusePort)("B32 reusePort: two listeners share one address", () =>
-    Effect.gen(function* () {
-      const first = yield* Listener.createTcpListener({ localHost: "127.0.0.1", reusePort: true })
-      const port = portsOf(first)[0]!
-      const second = yield* Listener.createTcpListener({ localHost: "127.0.0.1", localPort: port, reusePort: true })
-      expect(second.addresses).toEqual(first.addresses)
-    }))
+  it.scopedLive.skipIf(!nodeSupportsReusePort)(
+    "B32 reusePort: two listeners share one address",
+    () =>
+      Effect.gen(function*() {
+        const first = yield* Listener.createTcpListener({ localHost: "127.0.0.1", reusePort: true })
+        const port = portsOf(first)[0]!
+        const second = yield* Listener.createTcpListener({ localHost: "127.0.0.1", localPort: port, reusePort: true })
+        expect(second.addresses).toEqual(first.addresses)
+      })
+  )
 
   it.scopedLive("B33 closing the listener while it serves makes serve fail with ClosedResourceError", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const listener = yield* Listener.createTcpListener({ localHost: "127.0.0.1" })
       const served = yield* Deferred.make<void>()
       const serving = yield* Effect.fork(listener.serve(() => Deferred.succeed(served, undefined)))
@@ -228,7 +232,7 @@ describe("B: TCP listeners", () => {
   } else {
     const host = `${linkLocal.info.address}%${linkLocal.name}`
     it.scopedLive(`B36 link-local IPv6 bind with a scope (${host})`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         // Bind only: nothing connects to (or sends from) this non-loopback address.
         const listener = yield* Listener.createTcpListener({ localHost: host })
         expect(listener.addresses).toHaveLength(1)
@@ -247,48 +251,51 @@ describe("B: TCP listeners", () => {
 })
 
 // B34, B35 on the Listener service, as an application would use it.
-layer(Listener.layerTcp({ localHost: "127.0.0.1" }), { excludeTestServices: true })("B: serving a Listener layer", (it) => {
-  const servePort = <E>(handler: (stream: ByteStream) => Effect.Effect<unknown, E>) =>
-    Effect.gen(function* () {
-      const listener = yield* Listener.Listener
-      yield* Effect.forkScoped(Listener.serve(handler))
-      return inet(listener.addresses[0]).port
-    })
+layer(Listener.layerTcp({ localHost: "127.0.0.1" }), { excludeTestServices: true })(
+  "B: serving a Listener layer",
+  (it) => {
+    const servePort = <E>(handler: (stream: ByteStream) => Effect.Effect<unknown, E>) =>
+      Effect.gen(function*() {
+        const listener = yield* Listener.Listener
+        yield* Effect.forkScoped(Listener.serve(handler))
+        return inet(listener.addresses[0]).port
+      })
 
-  it.scoped("B34 sending to a half-closed client", () =>
-    Effect.gen(function* () {
-      const port = yield* servePort((stream) =>
-        Effect.gen(function* () {
-          // The client's EOF arrives first: the stream is half closed when we send.
-          yield* Effect.flip(stream.receive())
-          yield* stream.send("Hello\n")
-        })
-      )
-      const peer = yield* connectRaw("127.0.0.1", port)
-      peer.socket.end()
-      const data = yield* peer.receiveAtLeast(6, "1 second")
-      expect(data.toString()).toBe("Hello\n")
-    }))
+    it.scoped("B34 sending to a half-closed client", () =>
+      Effect.gen(function*() {
+        const port = yield* servePort((stream) =>
+          Effect.gen(function*() {
+            // The client's EOF arrives first: the stream is half closed when we send.
+            yield* Effect.flip(stream.receive())
+            yield* stream.send("Hello\n")
+          })
+        )
+        const peer = yield* connectRaw("127.0.0.1", port)
+        peer.socket.end()
+        const data = yield* peer.receiveAtLeast(6, "1 second")
+        expect(data.toString()).toBe("Hello\n")
+      }))
 
-  it.scoped("B35 EOF right after data", () =>
-    Effect.gen(function* () {
-      const outcome = yield* Deferred.make<{ first: string; second: unknown; millis: number }>()
-      const port = yield* servePort((stream) =>
-        Effect.gen(function* () {
-          const first = text(yield* stream.receive())
-          const started = Date.now()
-          const second = yield* Effect.flip(stream.receive())
-          yield* Deferred.succeed(outcome, { first, second, millis: Date.now() - started })
-        })
-      )
-      const peer = yield* connectRaw("127.0.0.1", port)
-      peer.socket.end("Hello")
-      const { first, second, millis } = yield* Deferred.await(outcome).pipe(Effect.timeout("2 seconds"))
-      expect(first).toBe("Hello")
-      expect(second).toBeInstanceOf(NetError.EndOfStream)
-      expect(millis).toBeLessThan(1000)
-    }))
-})
+    it.scoped("B35 EOF right after data", () =>
+      Effect.gen(function*() {
+        const outcome = yield* Deferred.make<{ first: string; second: unknown; millis: number }>()
+        const port = yield* servePort((stream) =>
+          Effect.gen(function*() {
+            const first = text(yield* stream.receive())
+            const started = Date.now()
+            const second = yield* Effect.flip(stream.receive())
+            yield* Deferred.succeed(outcome, { first, second, millis: Date.now() - started })
+          })
+        )
+        const peer = yield* connectRaw("127.0.0.1", port)
+        peer.socket.end("Hello")
+        const { first, second, millis } = yield* Deferred.await(outcome).pipe(Effect.timeout("2 seconds"))
+        expect(first).toBe("Hello")
+        expect(second).toBeInstanceOf(NetError.EndOfStream)
+        expect(millis).toBeLessThan(1000)
+      }))
+  }
+)
 
 describe("B38–B40 listener count and one shared port", () => {
   const rows: ReadonlyArray<{
@@ -307,7 +314,7 @@ describe("B38–B40 listener count and one shared port", () => {
   ]
 
   const check = (options: TcpListenerOptions, expectedHosts: ReadonlyArray<string>) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const anyPort = yield* Effect.scoped(Listener.createTcpListener(options))
       expect([...hostsOf(anyPort)].sort()).toEqual([...expectedHosts].sort())
       const [port] = portsOf(anyPort)
@@ -326,7 +333,7 @@ describe("B38–B40 listener count and one shared port", () => {
   }
 
   it.scopedLive("B38 a name resolving to both families (resolver stub): 2 listeners on one port", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       yield* stubResolver(DUAL_NAME, ["127.0.0.1", "::1"])
       yield* check({ localHost: DUAL_NAME }, ["127.0.0.1", "::1"])
       yield* check({ localHost: DUAL_NAME, family: "IPv6" }, ["::1"])
@@ -339,7 +346,7 @@ describe("B38–B40 listener count and one shared port", () => {
   // be forced without fault injection in bind, so the retry branch is not exercised. What runs
   // for real: port 0 over two addresses always ends with one shared port.
   it.scopedLive("B40 port 0 over two addresses gives one shared port (retry branch not forceable)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       yield* stubResolver(DUAL_NAME, ["127.0.0.1", "::1"])
       for (let i = 0; i < 10; i++) {
         const ports = yield* Effect.scoped(Effect.map(Listener.createTcpListener({ localHost: DUAL_NAME }), portsOf))
@@ -362,7 +369,7 @@ describe("B41 an explicit port already in use", () => {
   }
 
   it.scopedLive("B41 one address: ListenError AddressInUse", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const port = yield* freePort
       yield* bindRawServer("127.0.0.1", port)
       const error = yield* Effect.flip(Listener.createTcpListener({ localHost: "127.0.0.1", localPort: port }))
@@ -370,10 +377,10 @@ describe("B41 an explicit port already in use", () => {
     }))
 
   it.scopedLive("B41 two addresses, the second in use: AddressInUse and the first is released", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       yield* stubResolver(DUAL_NAME, ["127.0.0.1", "::1"])
       const port = yield* freePort
-      yield* Effect.scoped(Effect.gen(function* () {
+      yield* Effect.scoped(Effect.gen(function*() {
         yield* bindRawServer("::1", port)
         const error = yield* Effect.flip(Listener.createTcpListener({ localHost: DUAL_NAME, localPort: port }))
         expectAddressInUse(error, port)

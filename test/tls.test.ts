@@ -34,7 +34,9 @@ const expectTag = <E extends { readonly _tag: string }, T extends E["_tag"]>(err
 
 /** Fails (as a defect naming `what`) if `self` takes longer than `within`. */
 const bounded = <A, E, R>(self: Effect.Effect<A, E, R>, what: string, within: Duration.DurationInput = "5 seconds") =>
-  Effect.timeoutFail(self, { duration: within, onTimeout: () => new Error(`timed out: ${what}`) }).pipe(Effect.orDieWith((e) => e))
+  Effect.timeoutFail(self, { duration: within, onTimeout: () => new Error(`timed out: ${what}`) }).pipe(
+    Effect.orDieWith((e) => e)
+  )
 
 /** Receives exactly `n` bytes as text (bounded number of chunks). */
 const receiveText = (stream: ByteStream.ByteStream, n: number) =>
@@ -89,8 +91,11 @@ const rawTlsServer = (options: tls.TlsOptions, onSecure: (socket: tls.TLSSocket)
           onSecure(socket)
         })
         server.on("connection", (socket: net.Socket) => sockets.add(socket))
-        server.on("tlsClientError", (e: NodeJS.ErrnoException) =>
-          Queue.unsafeOffer(reports, { secure: false, data: "", ended: false, error: e.code ?? e.message }))
+        server.on(
+          "tlsClientError",
+          (e: NodeJS.ErrnoException) =>
+            Queue.unsafeOffer(reports, { secure: false, data: "", ended: false, error: e.code ?? e.message })
+        )
         server.listen(0, HOST, () => resume(Effect.succeed(server)))
       }),
       (server) =>
@@ -123,11 +128,14 @@ interface LogEntry {
 }
 
 const isHandshakeWarning = (entry: LogEntry) =>
-  entry.level === LogLevel.Warning && entry.parts.some((p) => typeof p === "string" && p.includes("TLS handshake failed"))
+  entry.level === LogLevel.Warning &&
+  entry.parts.some((p) => typeof p === "string" && p.includes("TLS handshake failed"))
 
 /** The tagged error a log entry carries in its message. */
 const loggedError = (entry: LogEntry) =>
-  entry.parts.find((p): p is { readonly _tag: string; readonly reason?: string } => typeof p === "object" && p !== null && "_tag" in p)
+  entry.parts.find((p): p is { readonly _tag: string; readonly reason?: string } =>
+    typeof p === "object" && p !== null && "_tag" in p
+  )
 
 /**
  * Binds a TLS listener on loopback and forks `serve(handler)` with a recording logger; the
@@ -148,7 +156,9 @@ const serveTls = (options: TlsOptions, handler: (stream: TlsStream) => Effect.Ef
       Effect.provide(listener.serve(handler), Logger.replace(Logger.defaultLogger, logger))
     )
     // Bounded: a handler stuck in an uninterruptible handshake must not hang the test's scope.
-    yield* Effect.addFinalizer(() => Effect.ignore(Effect.timeout(Effect.interruptible(Fiber.interrupt(fiber)), "2 seconds")))
+    yield* Effect.addFinalizer(() =>
+      Effect.ignore(Effect.timeout(Effect.interruptible(Fiber.interrupt(fiber)), "2 seconds"))
+    )
     const nextLog = bounded(Queue.take(logged), "a log entry")
     return { port, fiber, entries, nextLog }
   })
@@ -264,7 +274,9 @@ describe("TLS streams (wrapTls)", () => {
     it.scopedLive(`a transport that closes during the handshake fails wrapTls (${side} side) with BrokenResourceError`, () =>
       Effect.gen(function*() {
         const [mine, theirs] = yield* ByteStream.makePair()
-        const options: TlsOptions = side === "server" ? { ...serving(), serverSide: true } : { ...trusting(), hostname: "localhost" }
+        const options: TlsOptions = side === "server"
+          ? { ...serving(), serverSide: true }
+          : { ...trusting(), hostname: "localhost" }
         const handshake = yield* Effect.fork(Effect.flip(Socket.wrapTls(mine, options)))
         yield* theirs.close
         expectTag(yield* bounded(Fiber.join(handshake), "the handshake to fail", "2 seconds"), "BrokenResourceError")
@@ -345,8 +357,13 @@ describe("connectTcp with TLS", () => {
   it.scopedLive("A24 default verification rejects a self-signed server: TlsError CertificateVerify", () =>
     Effect.gen(function*() {
       const server = yield* rawTlsServer(serving(certs().untrusted))
-      const error = yield* Effect.flip(Effect.scoped(Socket.connectTcp(HOST, server.port, { tls: true, tlsHostname: "localhost" })))
-      expect(expectTag(error, "TlsError")).toMatchObject({ reason: "CertificateVerify", code: "DEPTH_ZERO_SELF_SIGNED_CERT" })
+      const error = yield* Effect.flip(
+        Effect.scoped(Socket.connectTcp(HOST, server.port, { tls: true, tlsHostname: "localhost" }))
+      )
+      expect(expectTag(error, "TlsError")).toMatchObject({
+        reason: "CertificateVerify",
+        code: "DEPTH_ZERO_SELF_SIGNED_CERT"
+      })
       // The connection is closed before the (TLS 1.3) handshake ends: the server only sees a reset.
       expect(yield* server.nextReport).toEqual({ secure: false, data: "", ended: false, error: "ECONNRESET" })
     }))
@@ -359,8 +376,13 @@ describe("connectTcp with TLS", () => {
     it.scopedLive(`${name}: TlsError HostnameMismatch`, () =>
       Effect.gen(function*() {
         const server = yield* rawEchoServer(serving(certs()[cert]))
-        const error = yield* Effect.flip(Effect.scoped(Socket.connectTcp(HOST, server.port, { tls: trusting(), ...options })))
-        expect(expectTag(error, "TlsError")).toMatchObject({ reason: "HostnameMismatch", code: "ERR_TLS_CERT_ALTNAME_INVALID" })
+        const error = yield* Effect.flip(
+          Effect.scoped(Socket.connectTcp(HOST, server.port, { tls: trusting(), ...options }))
+        )
+        expect(expectTag(error, "TlsError")).toMatchObject({
+          reason: "HostnameMismatch",
+          code: "ERR_TLS_CERT_ALTNAME_INVALID"
+        })
       }))
   }
 
@@ -408,11 +430,16 @@ describe("connectTcp with TLS", () => {
       const expected = standardCompatible && !closeNotify ? "BrokenResourceError (UnexpectedEof)" : "EndOfStream"
       it.scopedLive(`${id} ragged EOF: standardCompatible ${standardCompatible}, close_notify ${closeNotify} → "hello", ${expected}`, () =>
         Effect.gen(function*() {
-          const server = yield* rawTlsServer(serving(), (socket) =>
-            socket.once("data", () => socket.write("hello", () => closeNotify ? socket.end() : socket.destroy())))
+          const server = yield* rawTlsServer(
+            serving(),
+            (socket) =>
+              socket.once("data", () => socket.write("hello", () => closeNotify ? socket.end() : socket.destroy()))
+          )
           yield* Effect.scoped(Effect.gen(function*() {
             const client = yield* Socket.connectTcp(HOST, server.port, {
-              tls: trusting(), tlsHostname: "localhost", tlsStandardCompatible: standardCompatible
+              tls: trusting(),
+              tlsHostname: "localhost",
+              tlsStandardCompatible: standardCompatible
             })
             yield* client.send("go")
             expect(yield* bounded(receiveText(client, 5), "hello")).toBe("hello")
@@ -461,8 +488,10 @@ describe("TLS listeners", () => {
   it.scopedLive("I92 a raw client that connects and closes: handler never called, one warning, serving goes on", () =>
     Effect.gen(function*() {
       let handled = 0
-      const { entries, fiber, nextLog, port } = yield* serveTls(serving(), (stream) =>
-        Effect.zipRight(Effect.sync(() => handled++), reverseEcho(stream)))
+      const { entries, fiber, nextLog, port } = yield* serveTls(
+        serving(),
+        (stream) => Effect.zipRight(Effect.sync(() => handled++), reverseEcho(stream))
+      )
       const raw = yield* rawIdleClient(port)
       raw.socket.end()
       const client = yield* Socket.connectTcp(HOST, port, { tls: trusting(), tlsHostname: "localhost" })
@@ -501,7 +530,9 @@ describe("TLS listeners", () => {
     Effect.gen(function*() {
       const { untrusted } = certs()
       const { entries, fiber, nextLog, port } = yield* serveTls(serving(untrusted), reverseEcho)
-      const error = yield* Effect.flip(Effect.scoped(Socket.connectTcp(HOST, port, { tls: true, tlsHostname: "localhost" })))
+      const error = yield* Effect.flip(
+        Effect.scoped(Socket.connectTcp(HOST, port, { tls: true, tlsHostname: "localhost" }))
+      )
       expect(expectTag(error, "TlsError").reason).toBe("CertificateVerify")
       const client = yield* Socket.connectTcp(HOST, port, { tls: { ca: untrusted.cert }, tlsHostname: "localhost" })
       expect(yield* roundTrip(client, "hello")).toBe("olleh")
@@ -605,7 +636,9 @@ describe.skipIf(!hasPython3)("interop with python3's ssl", () => {
         const py = yield* pythonServer()
         yield* Effect.scoped(Effect.gen(function*() {
           const client = yield* Socket.connectTcp(HOST, py.port, {
-            tls: trusting(), tlsHostname: "localhost", tlsStandardCompatible: standardCompatible
+            tls: trusting(),
+            tlsHostname: "localhost",
+            tlsStandardCompatible: standardCompatible
           })
           expect(yield* roundTrip(client, "hello")).toBe("olleh")
         }))
@@ -617,8 +650,13 @@ describe.skipIf(!hasPython3)("interop with python3's ssl", () => {
     Effect.gen(function*() {
       const { port } = yield* serveTls(serving(), reverseEcho)
       const stdout = yield* Effect.async<string, Error>((resume) => {
-        execFile("python3", ["-c", PY_CLIENT, certs().ca.certFile, String(port)], { timeout: 10_000 }, (error, out, err) =>
-          resume(error ? Effect.fail(new Error(`python3 failed: ${error.message} ${err}`)) : Effect.succeed(out)))
+        execFile(
+          "python3",
+          ["-c", PY_CLIENT, certs().ca.certFile, String(port)],
+          { timeout: 10_000 },
+          (error, out, err) =>
+            resume(error ? Effect.fail(new Error(`python3 failed: ${error.message} ${err}`)) : Effect.succeed(out))
+        )
       })
       expect(stdout).toMatch(/^olleh TLSv1\.[23]\n$/)
     }))

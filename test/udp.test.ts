@@ -12,8 +12,8 @@ import { Effect, Either, Exit, Fiber, Queue, Stream } from "effect"
 import type { Duration, Scope } from "effect"
 import * as dgram from "node:dgram"
 import * as fs from "node:fs"
-import { Datagram } from "../src/index.js"
 import type { UdpSocket } from "../src/Datagram/index.js"
+import { Datagram } from "../src/index.js"
 import { spawnPython } from "./helpers/python.js"
 import { awaitSuspended } from "./helpers/rawPeers.js"
 
@@ -24,8 +24,11 @@ const [major = 0, minor = 0] = process.versions.node.split(".").map(Number)
 const reusePortSupported = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12)
 
 /** Bounds `effect` in time, failing with a message naming `what`. */
-const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, duration: Duration.DurationInput = "3 seconds") =>
-  Effect.timeoutFail(effect, { duration, onTimeout: () => new Error(`timed out: ${what}`) })
+const within = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  what: string,
+  duration: Duration.DurationInput = "3 seconds"
+) => Effect.timeoutFail(effect, { duration, onTimeout: () => new Error(`timed out: ${what}`) })
 
 /** Runs `effect` (scoped), which must fail with an error matching `expected`. */
 const fails = <E>(effect: Effect.Effect<unknown, E, Scope.Scope>, expected: Record<string, unknown>) =>
@@ -130,7 +133,10 @@ describe("UDP", () => {
           expect(udp.attributes.localAddress.port).toBe(port)
           const remote = yield* closedPort(host)
           yield* Effect.scoped(Effect.gen(function*() {
-            const connected = yield* Datagram.createConnectedUdpSocket(host, remote, { localHost: host, localPort: port })
+            const connected = yield* Datagram.createConnectedUdpSocket(host, remote, {
+              localHost: host,
+              localPort: port
+            })
             expect(connected.attributes.localAddress.port).toBe(port)
           }))
         }
@@ -196,7 +202,10 @@ describe("UDP", () => {
         yield* peer.send("to P", port)
         expect(yield* receiveText(udp)).toEqual(["to P", [host, peer.port]])
         // taken: a second bind of P is a typed ListenError
-        yield* fails(Datagram.createUdpSocket({ family, localPort: port }), { _tag: "ListenError", reason: "AddressInUse" })
+        yield* fails(Datagram.createUdpSocket({ family, localPort: port }), {
+          _tag: "ListenError",
+          reason: "AddressInUse"
+        })
       }))
 
     it.scopedLive(`F69 attributes of a connected socket (${name})`, () =>
@@ -241,17 +250,30 @@ describe("UDP", () => {
     it.scopedLive(`E65/F72 reusePort (${name})`, () =>
       Effect.gen(function*() {
         const port = yield* closedPort(host)
-        const result = yield* Effect.either(Datagram.createUdpSocket({ localHost: host, localPort: port, reusePort: true }))
+        const result = yield* Effect.either(
+          Datagram.createUdpSocket({ localHost: host, localPort: port, reusePort: true })
+        )
         if (!reusePortSupported) {
           // Node < 22.12 cannot set SO_REUSEPORT: a typed refusal, never a silent plain bind.
-          expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "UnsupportedError", operation: "reusePort" })
+          expect(Either.isLeft(result) && result.left).toMatchObject({
+            _tag: "UnsupportedError",
+            operation: "reusePort"
+          })
           return
         }
         const a = Either.getOrThrow(result)
         const b = yield* Datagram.createUdpSocket({ localHost: host, localPort: port, reusePort: true })
         expect(b.attributes.localAddress.port).toBe(a.attributes.localAddress.port)
-        const c1 = yield* Datagram.createConnectedUdpSocket(host, 6000, { localHost: host, localPort: port, reusePort: true })
-        const c2 = yield* Datagram.createConnectedUdpSocket(host, 6001, { localHost: host, localPort: port, reusePort: true })
+        const c1 = yield* Datagram.createConnectedUdpSocket(host, 6000, {
+          localHost: host,
+          localPort: port,
+          reusePort: true
+        })
+        const c2 = yield* Datagram.createConnectedUdpSocket(host, 6001, {
+          localHost: host,
+          localPort: port,
+          reusePort: true
+        })
         expect(c1.attributes.localAddress.port).toBe(c2.attributes.localAddress.port)
       }))
 
@@ -281,7 +303,10 @@ describe("UDP", () => {
         const udp = yield* Datagram.createConnectedUdpSocket(host, port)
         yield* udp.send("into the void")
         // the kernel reports the ICMP asynchronously; it wakes the waiting receive
-        yield* fails(within(udp.receive, "the ICMP error"), { _tag: "BrokenResourceError", reason: "ConnectionRefused" })
+        yield* fails(within(udp.receive, "the ICMP error"), {
+          _tag: "BrokenResourceError",
+          reason: "ConnectionRefused"
+        })
         // reported once: a peer now bound on that port gets our next datagram and its reply reaches us
         const peer = yield* rawUdp(host, port)
         yield* udp.send("ping")
@@ -341,7 +366,10 @@ describe("UDP", () => {
       yield* fails(Datagram.createUdpSocket({}), { _tag: "InvalidArgumentError" })
       yield* fails(Datagram.createUdpSocket({ localPort: 5000 }), { _tag: "InvalidArgumentError" })
       for (const localPort of [-1, 65536, 1.5]) {
-        yield* fails(Datagram.createUdpSocket({ family: "IPv4", localPort }), { _tag: "InvalidArgumentError", argument: "localPort" })
+        yield* fails(Datagram.createUdpSocket({ family: "IPv4", localPort }), {
+          _tag: "InvalidArgumentError",
+          argument: "localPort"
+        })
       }
       yield* fails(Datagram.createUdpSocket({ family: "IPv4", receiveQueueSize: 0 }), { _tag: "InvalidArgumentError" })
       yield* fails(Datagram.createConnectedUdpSocket("127.0.0.1", 0), { _tag: "InvalidArgumentError" })
@@ -360,7 +388,10 @@ describe("UDP", () => {
     const bound = queueSize ?? 1024
     it.scopedLive(`S16 overflow: ${count} datagrams into a queue of ${queueSize ?? "default size"} keep the newest ${bound}, in order`, () =>
       Effect.gen(function*() {
-        const udp = yield* Datagram.createUdpSocket({ localHost: "127.0.0.1", ...(queueSize ? { receiveQueueSize: queueSize } : {}) })
+        const udp = yield* Datagram.createUdpSocket({
+          localHost: "127.0.0.1",
+          ...(queueSize ? { receiveQueueSize: queueSize } : {})
+        })
         const peer = yield* rawUdp("127.0.0.1")
         yield* flood(peer, "127.0.0.1", udp.attributes.localAddress.port, count)
         expect(yield* awaitDropped(udp, count - bound)).toBe(count - bound)

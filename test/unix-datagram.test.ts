@@ -17,11 +17,11 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Datagram } from "../src/index.js"
 import type { UnixDatagramSocket, UnixSender } from "../src/Datagram/index.js"
+import { Datagram } from "../src/index.js"
+import { runWithoutAddon } from "./helpers/noAddon.js"
 import { spawnPython } from "./helpers/python.js"
 import { awaitSuspended } from "./helpers/rawPeers.js"
-import { runWithoutAddon } from "./helpers/noAddon.js"
 
 let dir: string
 beforeAll(() => void (dir = fs.mkdtempSync(os.tmpdir() + "/es-dg-")))
@@ -35,8 +35,11 @@ const reversed = (s: string): string => [...s].reverse().join("")
 /** A sender as something `toEqual` compares: bytes become a Buffer. */
 const norm = (sender: UnixSender | string): unknown => (sender instanceof Uint8Array ? Buffer.from(sender) : sender)
 
-const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, duration: Duration.DurationInput = "3 seconds") =>
-  Effect.timeoutFail(effect, { duration, onTimeout: () => new Error(`timed out: ${what}`) })
+const within = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  what: string,
+  duration: Duration.DurationInput = "3 seconds"
+) => Effect.timeoutFail(effect, { duration, onTimeout: () => new Error(`timed out: ${what}`) })
 
 /** The next datagram as [text, sender], bounded. */
 const receiveText = (socket: UnixDatagramSocket) =>
@@ -243,7 +246,9 @@ describe("UNIX datagram sockets", () => {
         reason: "MessageTooLong"
       })
       expect(yield* receiveText(socket)).toEqual(["y".repeat(16), sender.at])
-      expect(yield* Effect.flip(Effect.scoped(bound({ maxDatagramSize: 0 })))).toMatchObject({ _tag: "InvalidArgumentError" })
+      expect(yield* Effect.flip(Effect.scoped(bound({ maxDatagramSize: 0 })))).toMatchObject({
+        _tag: "InvalidArgumentError"
+      })
     }))
 
   it.scopedLive("sending to a path nobody binds is a typed per-datagram failure; the socket keeps working", () =>
@@ -296,8 +301,11 @@ describe("UNIX datagram sockets", () => {
       expect(socket.attributes.localAddress.path).toBe(longest)
       const tooLong = `${longest}q`
       const failure = { _tag: "InvalidArgumentError" }
-      expect(yield* Effect.flip(Effect.scoped(Datagram.createUnixDatagramSocket({ localPath: tooLong })))).toMatchObject(failure)
-      expect(yield* Effect.flip(Effect.scoped(Datagram.createConnectedUnixDatagramSocket(tooLong)))).toMatchObject(failure)
+      expect(yield* Effect.flip(Effect.scoped(Datagram.createUnixDatagramSocket({ localPath: tooLong }))))
+        .toMatchObject(failure)
+      expect(yield* Effect.flip(Effect.scoped(Datagram.createConnectedUnixDatagramSocket(tooLong)))).toMatchObject(
+        failure
+      )
       expect(yield* Effect.flip(socket.sendto("x", tooLong))).toMatchObject(failure)
       expect(yield* Effect.flip(socket.sendto("x", ""))).toMatchObject(failure)
       expect(fs.existsSync(tooLong)).toBe(false)
@@ -383,12 +391,21 @@ Effect.runPromise(main).then((r) => { console.log(JSON.stringify(r)); process.ex
 `
 
 describe("without the addon", () => {
-  it.live("UNIX datagram constructors fail with UnsupportedError naming why; UDP still works", () =>
-    Effect.gen(function*() {
-      const work = fs.mkdtempSync(path.join(dir, "na-"))
-      const stdout = yield* runWithoutAddon(noAddonScript(work))
-      const unsupported = { tag: "UnsupportedError", why: expect.stringContaining("EFFECT_SOCKETS_DISABLE_ADDON") }
-      expect(JSON.parse(stdout)).toEqual({ unix: unsupported, unnamed: unsupported, connected: unsupported, udp: "udp ok" })
-      expect(fs.readdirSync(work)).toEqual([])
-    }), 30_000)
+  it.live(
+    "UNIX datagram constructors fail with UnsupportedError naming why; UDP still works",
+    () =>
+      Effect.gen(function*() {
+        const work = fs.mkdtempSync(path.join(dir, "na-"))
+        const stdout = yield* runWithoutAddon(noAddonScript(work))
+        const unsupported = { tag: "UnsupportedError", why: expect.stringContaining("EFFECT_SOCKETS_DISABLE_ADDON") }
+        expect(JSON.parse(stdout)).toEqual({
+          unix: unsupported,
+          unnamed: unsupported,
+          connected: unsupported,
+          udp: "udp ok"
+        })
+        expect(fs.readdirSync(work)).toEqual([])
+      }),
+    30_000
+  )
 })

@@ -15,10 +15,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Listener, Socket } from "../src/index.js"
+import { runWithoutAddon } from "./helpers/noAddon.js"
 import { spawnPython } from "./helpers/python.js"
 import { awaitSuspended } from "./helpers/rawPeers.js"
 import { openFds, RawPeer } from "./helpers/resources.js"
-import { runWithoutAddon } from "./helpers/noAddon.js"
 
 let dir: string
 beforeAll(() => void (dir = fs.mkdtempSync(os.tmpdir() + "/es-")))
@@ -45,25 +45,29 @@ const isCloexec = (fd: number): boolean => {
 const closeAll = (fds: ReadonlyArray<number>) => Effect.sync(() => fds.forEach((fd) => fs.closeSync(fd)))
 
 /** A file opened for reading, closed when the scope closes. */
-const openFile = (file: string) => Effect.acquireRelease(Effect.sync(() => fs.openSync(file, "r")), (fd) => Effect.sync(() => fs.closeSync(fd)))
+const openFile = (file: string) =>
+  Effect.acquireRelease(Effect.sync(() => fs.openSync(file, "r")), (fd) => Effect.sync(() => fs.closeSync(fd)))
 const openHandle = (file: string) =>
-  Effect.acquireRelease(Effect.promise(() => fs.promises.open(file, "r")), (handle) => Effect.promise(() => handle.close()))
+  Effect.acquireRelease(
+    Effect.promise(() => fs.promises.open(file, "r")),
+    (handle) => Effect.promise(() => handle.close())
+  )
 
 /** A listener on a fresh path. */
-const listen = Effect.gen(function* () {
+const listen = Effect.gen(function*() {
   const at = tempPath()
   return { at, listener: yield* Listener.createUnixListener(at) }
 })
 
 /** Two connected UnixStreams (client and accepted), both owned by the test's scope. */
-const pair = Effect.gen(function* () {
+const pair = Effect.gen(function*() {
   const { at, listener } = yield* listen
   const client = yield* Socket.connectUnix(at)
   return { client, server: yield* listener.accept }
 })
 
 /** A connected `net.Socket` and its raw server-side end, both destroyed with the scope. */
-const netSocketPair = Effect.gen(function* () {
+const netSocketPair = Effect.gen(function*() {
   const at = tempPath()
   const accepted = yield* Queue.unbounded<net.Socket>()
   const server = yield* Effect.acquireRelease(
@@ -116,7 +120,7 @@ b.sendall(b"from python"); print(b.recv(100).decode()); b.close(); s.close()`
 
 describe("receiving fds (python3 sends)", () => {
   it.scopedLive("C45 receiveFds(10, 2) gets \"test\" and two file fds, in order; S11 they are close-on-exec", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { at, listener } = yield* listen
       const sender = yield* spawnPython(py.fileSender, [at, tempFile("Hello, "), tempFile("World!")])
       const client = yield* listener.accept
@@ -130,7 +134,7 @@ describe("receiving fds (python3 sends)", () => {
     }))
 
   it.scopedLive("a passed socket fd carries data both ways", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { at, listener } = yield* listen
       const sender = yield* spawnPython(py.socketSender, [at])
       const client = yield* listener.accept
@@ -147,7 +151,7 @@ describe("receiving fds (python3 sends)", () => {
 
 describe("sending fds (python3 receives)", () => {
   it.scopedLive("C47 sendFds(\"test\", [FileHandle, number]): python reads \"Hello, \" and \"World!\"", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { at, listener } = yield* listen
       const receiver = yield* spawnPython(py.receiver, [at])
       const client = yield* listener.accept
@@ -158,7 +162,7 @@ describe("sending fds (python3 receives)", () => {
     }))
 
   it.scopedLive("a net.Socket and one of our UnixStreams, passed to python, carry its data to their peers", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { at, listener } = yield* listen
       const receiver = yield* spawnPython(py.receiver, [at])
       const client = yield* listener.accept
@@ -173,37 +177,66 @@ describe("sending fds (python3 receives)", () => {
 
 describe("argument rules", () => {
   it.scopedLive("C46 and S10: msglen must be >= 1 (0 included), maxfds a positive integer; checked before any I/O", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { client, server } = yield* pair
       yield* client.send("data")
-      for (const [msglen, maxfds, argument] of [[-1, 1, "msglen"], [1.5, 1, "msglen"], [0, 1, "msglen"], [1, 0, "maxfds"], [1, 1.5, "maxfds"]] as const) {
-        expect(yield* Effect.flip(server.receiveFds(msglen, maxfds))).toMatchObject({ _tag: "InvalidArgumentError", argument })
+      for (
+        const [msglen, maxfds, argument] of [
+          [-1, 1, "msglen"],
+          [1.5, 1, "msglen"],
+          [0, 1, "msglen"],
+          [1, 0, "maxfds"],
+          [1, 1.5, "maxfds"]
+        ] as const
+      ) {
+        expect(yield* Effect.flip(server.receiveFds(msglen, maxfds))).toMatchObject({
+          _tag: "InvalidArgumentError",
+          argument
+        })
       }
       expect(text(yield* server.receive())).toBe("data")
     }))
 
   it.scopedLive("C48 an empty message or an empty fd list is an argument error", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { client } = yield* pair
       const fd = yield* openFile(tempFile("x"))
-      expect(yield* Effect.flip(client.sendFds("", [fd]))).toMatchObject({ _tag: "InvalidArgumentError", argument: "message" })
+      expect(yield* Effect.flip(client.sendFds("", [fd]))).toMatchObject({
+        _tag: "InvalidArgumentError",
+        argument: "message"
+      })
       expect(yield* Effect.flip(client.sendFds(new Uint8Array(0), [fd]))).toMatchObject({ argument: "message" })
-      expect(yield* Effect.flip(client.sendFds("x", []))).toMatchObject({ _tag: "InvalidArgumentError", argument: "fds" })
+      expect(yield* Effect.flip(client.sendFds("x", []))).toMatchObject({
+        _tag: "InvalidArgumentError",
+        argument: "fds"
+      })
     }))
 
   it.scopedLive("S9 anything that is not an open fd is an argument error, and nothing is sent", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { client, server } = yield* pair
       const valid = yield* openFile(tempFile("x"))
       const closedHandle = yield* Effect.promise(() => fs.promises.open(tempFile("y"), "r"))
       yield* Effect.promise(() => closedHandle.close())
       const closedStream = yield* Effect.scoped(Effect.map(pair, ({ client }) => client))
       const unsupported: ReadonlyArray<unknown> = [
-        {}, "3", { fd: "3" }, -1, 1.5, null, 99_999, new net.Socket(), closedHandle, closedStream, Symbol("fd")
+        {},
+        "3",
+        { fd: "3" },
+        -1,
+        1.5,
+        null,
+        99_999,
+        new net.Socket(),
+        closedHandle,
+        closedStream,
+        Symbol("fd")
       ]
       for (const value of unsupported) {
         const fds = [valid, value] as unknown as ReadonlyArray<number>
-        expect(yield* Effect.flip(client.sendFds("x", fds)), String(value)).toMatchObject({ _tag: "InvalidArgumentError" })
+        expect(yield* Effect.flip(client.sendFds("x", fds)), String(value)).toMatchObject({
+          _tag: "InvalidArgumentError"
+        })
       }
       yield* client.send("ok")
       const [message, fds] = yield* server.receiveFds(16, 4)
@@ -213,7 +246,7 @@ describe("argument rules", () => {
 
 describe("S11 ownership of received fds", () => {
   it.scopedLive("S11 received fds are close-on-exec, even when the sent fd is inheritable", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { client, server } = yield* pair
       // The flag belongs to each descriptor, not to the file: the receiver must set it. Node opens
       // files close-on-exec, so an inheritable fd (stdin/stdout/stderr) is sent too.
@@ -227,7 +260,7 @@ describe("S11 ownership of received fds", () => {
     }))
 
   it.scopedLive("S11 MSG_CTRUNC (3 fds sent, maxfds 1): MessageTooLong, the arrived fd is closed, the stream still works", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { client, server } = yield* pair
       const fd = yield* openFile(tempFile("three"))
       const baseline = openFds()
@@ -250,12 +283,14 @@ describe("S11 ownership of received fds", () => {
 
 describe("AnyIO's fd-passing example", () => {
   it.scopedLive("the server sends a file's fd with \"this message is ignored\"; the client prints the file", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const file = tempFile("Test file")
       const { at, listener } = yield* listen
-      yield* Effect.forkScoped(listener.serve((client) =>
-        Effect.flatMap(openHandle(file), (handle) => client.sendFds("this message is ignored", [handle]))
-      ))
+      yield* Effect.forkScoped(
+        listener.serve((client) =>
+          Effect.flatMap(openHandle(file), (handle) => client.sendFds("this message is ignored", [handle]))
+        )
+      )
       const client = yield* Socket.connectUnix(at)
       const [message, fds] = yield* client.receiveFds(1024, 1)
       yield* Effect.addFinalizer(() => closeAll(fds))
@@ -267,27 +302,35 @@ describe("AnyIO's fd-passing example", () => {
 })
 
 describe("fd accounting", () => {
-  it.scopedLive("10,000 sendFds/receiveFds cycles leave the open fd count where it started", () =>
-    Effect.gen(function* () {
-      const { client, server } = yield* pair
-      const fd = yield* openFile(tempFile("cycle"))
-      const before = openFds()
-      const started = Date.now()
-      let received = 0
-      for (let i = 0; i < 10_000; i++) {
-        yield* client.sendFds("x", [fd])
-        const [, fds] = yield* server.receiveFds(1, 1)
-        received += fds.length
-        yield* closeAll(fds)
-      }
-      const after = openFds()
-      console.log(`10,000 sendFds/receiveFds cycles: ${received} fds received, open fds before ${before}, after ${after} (${Date.now() - started} ms)`)
-      expect(received).toBe(10_000)
-      expect(after).toBe(before)
-    }), 20_000)
+  it.scopedLive(
+    "10,000 sendFds/receiveFds cycles leave the open fd count where it started",
+    () =>
+      Effect.gen(function*() {
+        const { client, server } = yield* pair
+        const fd = yield* openFile(tempFile("cycle"))
+        const before = openFds()
+        const started = Date.now()
+        let received = 0
+        for (let i = 0; i < 10_000; i++) {
+          yield* client.sendFds("x", [fd])
+          const [, fds] = yield* server.receiveFds(1, 1)
+          received += fds.length
+          yield* closeAll(fds)
+        }
+        const after = openFds()
+        console.log(
+          `10,000 sendFds/receiveFds cycles: ${received} fds received, open fds before ${before}, after ${after} (${
+            Date.now() - started
+          } ms)`
+        )
+        expect(received).toBe(10_000)
+        expect(after).toBe(before)
+      }),
+    20_000
+  )
 
   it.scopedLive("an interrupted blocked receiveFds loses nothing: the next one gets the message and its fd", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { client, server } = yield* pair
       const fd = yield* openFile(tempFile("later"))
       const baseline = openFds()
@@ -302,7 +345,7 @@ describe("fd accounting", () => {
     }))
 
   it.scopedLive("receiveFds interrupted at every point of the race loses no message and leaks no fd", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { client, server } = yield* pair
       const fd = yield* openFile(tempFile("race"))
       const baseline = openFds()
@@ -320,7 +363,9 @@ describe("fd accounting", () => {
         const exit = yield* Fiber.interrupt(receiving)
         if (Exit.isSuccess(exit)) take(exit.value)
       }
-      for (let i = 0; i < count && bytes.length < count; i++) take(yield* Effect.timeout(server.receiveFds(1, 4), "2 seconds"))
+      for (let i = 0; i < count && bytes.length < count; i++) {
+        take(yield* Effect.timeout(server.receiveFds(1, 4), "2 seconds"))
+      }
       expect(bytes).toEqual(Array.from({ length: count }, (_, i) => i % 256))
       expect(fds).toHaveLength(count)
       yield* closeAll(fds)
@@ -328,10 +373,10 @@ describe("fd accounting", () => {
     }))
 
   it.scopedLive("fds a stream never hands out are closed with it", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const fd = yield* openFile(tempFile("unreceived"))
       const baseline = openFds()
-      yield* Effect.scoped(Effect.gen(function* () {
+      yield* Effect.scoped(Effect.gen(function*() {
         const { client, server } = yield* pair
         for (let i = 0; i < 5; i++) yield* client.sendFds("u", [fd])
         const [, first] = yield* server.receiveFds(1, 4) // takes one of five
@@ -349,7 +394,7 @@ describe("fd accounting", () => {
       expect(openFds()).toBe(baseline)
       // And from an independent sender that exits: nothing it sent stays open here.
       const { at, listener } = yield* listen
-      yield* Effect.scoped(Effect.gen(function* () {
+      yield* Effect.scoped(Effect.gen(function*() {
         const sender = yield* spawnPython(py.fileSender, [at, tempFile("a"), tempFile("b")])
         const client = yield* listener.accept
         yield* sender.done()
@@ -389,21 +434,25 @@ Effect.runPromise(main).then((r) => { console.log(JSON.stringify({ ...r, unlinke
 `
 
 describe("node:net fallback", () => {
-  it.live("without the addon: connect, round trip, listener, stale-file policy; fd passing and mode are Unsupported", () =>
-    Effect.gen(function* () {
-      const work = fs.mkdtempSync(path.join(dir, "fb-"))
-      const stdout = yield* runWithoutAddon(fallbackScript(work))
-      const unsupported = { tag: "UnsupportedError", why: expect.stringContaining("EFFECT_SOCKETS_DISABLE_ADDON") }
-      expect(JSON.parse(stdout)).toEqual({
-        echoed: "ping",
-        family: "unix",
-        remote: { _tag: "UnixAddress", path: `${work}/fallback.sock` },
-        sendFds: unsupported,
-        receiveFds: unsupported,
-        mode: { tag: "UnsupportedError", why: expect.stringContaining("EFFECT_SOCKETS_DISABLE_ADDON") },
-        regular: { tag: "ListenError", reason: "AddressInUse" },
-        missing: { tag: "ConnectError", reason: "NotFound" },
-        unlinked: true
-      })
-    }), 30_000)
+  it.live(
+    "without the addon: connect, round trip, listener, stale-file policy; fd passing and mode are Unsupported",
+    () =>
+      Effect.gen(function*() {
+        const work = fs.mkdtempSync(path.join(dir, "fb-"))
+        const stdout = yield* runWithoutAddon(fallbackScript(work))
+        const unsupported = { tag: "UnsupportedError", why: expect.stringContaining("EFFECT_SOCKETS_DISABLE_ADDON") }
+        expect(JSON.parse(stdout)).toEqual({
+          echoed: "ping",
+          family: "unix",
+          remote: { _tag: "UnixAddress", path: `${work}/fallback.sock` },
+          sendFds: unsupported,
+          receiveFds: unsupported,
+          mode: { tag: "UnsupportedError", why: expect.stringContaining("EFFECT_SOCKETS_DISABLE_ADDON") },
+          regular: { tag: "ListenError", reason: "AddressInUse" },
+          missing: { tag: "ConnectError", reason: "NotFound" },
+          unlinked: true
+        })
+      }),
+    30_000
+  )
 })

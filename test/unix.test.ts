@@ -14,11 +14,11 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Listener, type NetError, Socket } from "../src/index.js"
 import type { ByteStream } from "../src/ByteStream.js"
+import { Listener, type NetError, Socket } from "../src/index.js"
+import { runPython, spawnPython } from "./helpers/python.js"
 import { awaitSuspended, peerEnd, peerRead, peerReadToEnd, peerWrite } from "./helpers/rawPeers.js"
 import { connectRawPathUnscoped, countResources, type RawPeer, settleTo } from "./helpers/resources.js"
-import { runPython, spawnPython } from "./helpers/python.js"
 
 let dir: string
 beforeAll(() => void (dir = fs.mkdtempSync(os.tmpdir() + "/es-")))
@@ -27,14 +27,15 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 let unique = 0
 const tempPath = (name = "s"): string => path.join(dir, `${name}${++unique}`)
 const abstractName = (): string => `\0es-test-${crypto.randomBytes(8).toString("hex")}`
-const nonUtf8Path = (): Buffer => Buffer.concat([Buffer.from(`${dir}/bad-${++unique}-`), Buffer.from([0xff, 0xfe, 0x41])])
+const nonUtf8Path = (): Buffer =>
+  Buffer.concat([Buffer.from(`${dir}/bad-${++unique}-`), Buffer.from([0xff, 0xfe, 0x41])])
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString()
 const reversed = (s: string): string => [...s].reverse().join("")
 const MiB = 1024 * 1024
 
 /** A raw `node:net` server on a UNIX path (filesystem or abstract); accepted sockets start paused. */
 const rawUnixServer = (at: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const accepted = yield* Queue.unbounded<net.Socket>()
     const sockets = new Set<net.Socket>()
     yield* Effect.acquireRelease(
@@ -47,12 +48,18 @@ const rawUnixServer = (at: string) =>
         server.once("error", (error) => resume(Effect.fail(error)))
         server.listen({ path: at }, () => resume(Effect.succeed(server)))
       }),
-      (server) => Effect.async<void>((resume) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resume(Effect.void))
-      })
+      (server) =>
+        Effect.async<void>((resume) => {
+          for (const socket of sockets) socket.destroy()
+          server.close(() => resume(Effect.void))
+        })
     )
-    return { accept: Effect.timeoutFail(Queue.take(accepted), { duration: "2 seconds", onTimeout: () => new Error("no connection") }) }
+    return {
+      accept: Effect.timeoutFail(Queue.take(accepted), {
+        duration: "2 seconds",
+        onTimeout: () => new Error("no connection")
+      })
+    }
   })
 
 /** A raw `node:net` client on a UNIX path, destroyed when the scope closes. */
@@ -61,7 +68,7 @@ const rawClient = (at: string): Effect.Effect<RawPeer, Error, Scope.Scope> =>
 
 /** Every chunk until EndOfStream (bounded). */
 const receiveAll = (stream: ByteStream, maxChunks = 10_000) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const chunks: Array<Uint8Array> = []
     for (let i = 0; i < maxChunks; i++) {
       const result = yield* Effect.either(stream.receive())
@@ -74,7 +81,7 @@ const receiveAll = (stream: ByteStream, maxChunks = 10_000) =>
 
 /** A connected client and the raw server's end of it. */
 const connectedToRaw = (at: string | Uint8Array = tempPath()) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const server = yield* rawUnixServer(typeof at === "string" ? at : Buffer.from(at).toString())
     const client = yield* Socket.connectUnix(at)
     return { client, peer: yield* server.accept }
@@ -97,7 +104,7 @@ socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).bind(sys.argv[1])`
 
 describe("C UNIX streams", () => {
   it.scopedLive("C42 attributes (filesystem path and abstract name)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = tempPath()
       const { client } = yield* connectedToRaw(at)
       expect(client.attributes.family).toBe("unix")
@@ -124,7 +131,7 @@ describe("C UNIX streams", () => {
   ] as const
   for (const [form, make] of forms) {
     it.scopedLive(`C43 round trip with ${form} (python3 peer)`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const at = make()
         const peer = yield* spawnPython(python.echoReversedServer, [Buffer.from(at).toString("hex")])
         expect(yield* peer.line()).toBe("ready")
@@ -136,7 +143,7 @@ describe("C UNIX streams", () => {
   }
 
   it.scopedLive("C44 1 MiB received in a loop; 1 MiB sent with one send that waits for the reader", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { client, peer } = yield* connectedToRaw()
       const inbound = Buffer.alloc(MiB, 0xff)
       yield* Effect.fork(peerEnd(peer, inbound))
@@ -153,7 +160,7 @@ describe("C UNIX streams", () => {
     }))
 
   it.scopedLive("C49 sendEof: the client still receives after its half-close; twice is fine; send after it is Closed", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { client, peer } = yield* connectedToRaw()
       yield* client.send("hello, ")
       yield* client.send("world\n")
@@ -166,7 +173,7 @@ describe("C UNIX streams", () => {
     }))
 
   it.scopedLive("C49 iteration yields each chunk and ends cleanly at EOF", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { client, peer } = yield* connectedToRaw()
       yield* peerWrite(peer, "bl")
       const items = yield* client.stream.pipe(
@@ -179,14 +186,20 @@ describe("C UNIX streams", () => {
     }))
 
   it.scopedLive("C49 a concurrent receive or send is Busy; close during a blocked receive or send is Closed", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { client } = yield* connectedToRaw()
       const receiving = yield* Effect.fork(client.receive())
       yield* awaitSuspended(receiving)
-      expect(yield* Effect.flip(client.receive())).toMatchObject({ _tag: "BusyResourceError", operation: "reading from" })
+      expect(yield* Effect.flip(client.receive())).toMatchObject({
+        _tag: "BusyResourceError",
+        operation: "reading from"
+      })
       const sending = yield* Effect.fork(client.send(Buffer.alloc(8 * MiB))) // the peer never reads
       yield* awaitSuspended(sending)
-      expect(yield* Effect.flip(client.send("foo"))).toMatchObject({ _tag: "BusyResourceError", operation: "writing to" })
+      expect(yield* Effect.flip(client.send("foo"))).toMatchObject({
+        _tag: "BusyResourceError",
+        operation: "writing to"
+      })
       yield* client.close
       expect((yield* Effect.flip(Fiber.join(receiving)))._tag).toBe("ClosedResourceError")
       expect((yield* Effect.flip(Fiber.join(sending)))._tag).toBe("ClosedResourceError")
@@ -194,7 +207,7 @@ describe("C UNIX streams", () => {
 
   for (const kind of ["receive", "send"] as const) {
     it.scopedLive(`C50 closing after a cancelled ${kind} is clean when serve is interrupted`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const at = tempPath()
         const listener = yield* Listener.createUnixListener(at)
         const errors: Array<Cause.Cause<unknown>> = []
@@ -205,13 +218,16 @@ describe("C UNIX streams", () => {
         const closeExits: Array<Exit.Exit<void>> = []
         const busy = (stream: ByteStream) =>
           kind === "receive" ? stream.receive() : Effect.forever(stream.send(Buffer.alloc(65536)))
-        const server = yield* Effect.fork(listener.serve((stream) =>
-          Effect.gen(function* () {
-            const fiber = yield* Effect.fork(busy(stream))
-            yield* Deferred.succeed(child, fiber)
-            yield* Fiber.join(fiber)
-          }).pipe(Effect.ensuring(Effect.flatMap(Effect.exit(stream.close), (exit) => Effect.sync(() => closeExits.push(exit)))))
-        ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger))))
+        const server = yield* Effect.fork(
+          listener.serve((stream) =>
+            Effect.gen(function*() {
+              const fiber = yield* Effect.fork(busy(stream))
+              yield* Deferred.succeed(child, fiber)
+              yield* Fiber.join(fiber)
+            }).pipe(Effect.ensuring(Effect.flatMap(Effect.exit(stream.close), (exit) =>
+              Effect.sync(() => closeExits.push(exit)))))
+          ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+        )
         const client = yield* Socket.connectUnix(at) // never reads: the server's send loop blocks
         yield* awaitSuspended(yield* Deferred.await(child).pipe(Effect.timeout("2 seconds")))
         const exit = yield* Fiber.interrupt(server).pipe(Effect.timeout("5 seconds"))
@@ -224,7 +240,7 @@ describe("C UNIX streams", () => {
   }
 
   it.scopedLive("C51 a missing path is NotFound; an unbound abstract name is ConnectionRefused", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const missing = yield* Effect.flip(Effect.scoped(Socket.connectUnix(path.join(dir, "missing"))))
       expect(missing).toMatchObject({ _tag: "ConnectError", reason: "NotFound" })
       const unbound = yield* Effect.flip(Effect.scoped(Socket.connectUnix(abstractName())))
@@ -232,7 +248,7 @@ describe("C UNIX streams", () => {
     }))
 
   it.scopedLive("C51 a non-UTF-8 byte path connects (python3 listener) and is reported as bytes", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = nonUtf8Path()
       const peer = yield* spawnPython(python.echoReversedServer, [at.toString("hex")])
       expect(yield* peer.line()).toBe("ready")
@@ -246,7 +262,7 @@ describe("C UNIX streams", () => {
 
 describe("path rules", () => {
   it.scopedLive("a 107-byte path works for listening and connecting", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = path.join(dir, "p".repeat(107 - dir.length - 1))
       expect(Buffer.byteLength(at)).toBe(107)
       const listener = yield* Listener.createUnixListener(at)
@@ -258,10 +274,13 @@ describe("path rules", () => {
     }))
 
   it.scopedLive("108 bytes, or a NUL inside a filesystem path, is an argument error (naming the limit, 107); nothing is created", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const tooLong = path.join(dir, "q".repeat(108 - dir.length - 1))
       for (const [at, why] of [[tooLong, "107"], [path.join(dir, "nul\0inside"), "NUL"]] as const) {
-        const attempts: Array<Effect.Effect<unknown, NetError.NetError, Scope.Scope>> = [Socket.connectUnix(at), Listener.createUnixListener(at)]
+        const attempts: Array<Effect.Effect<unknown, NetError.NetError, Scope.Scope>> = [
+          Socket.connectUnix(at),
+          Listener.createUnixListener(at)
+        ]
         for (const attempt of attempts) {
           const error = yield* Effect.flip(Effect.scoped(attempt))
           expect(error._tag).toBe("InvalidArgumentError")
@@ -274,7 +293,7 @@ describe("path rules", () => {
 
 describe("D UNIX listeners", () => {
   it.scopedLive("D53 attributes of the listener and of an accepted stream", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = tempPath()
       const listener = yield* Listener.createUnixListener(at)
       expect(listener.addresses).toEqual([{ _tag: "UnixAddress", path: at }])
@@ -288,7 +307,7 @@ describe("D UNIX listeners", () => {
 
   for (const [form, toPath] of [["string", (p: string) => p], ["Buffer", (p: string) => Buffer.from(p)]] as const) {
     it.scopedLive(`D54 accept round trip (${form} path)`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const at = tempPath()
         const listener = yield* Listener.createUnixListener(toPath(at))
         const peer = yield* rawClient(at)
@@ -300,13 +319,16 @@ describe("D UNIX listeners", () => {
   }
 
   it.scopedLive("a blocked accept can be interrupted, and the listener accepts afterwards", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = tempPath()
       const listener = yield* Listener.createUnixListener(at)
       const accepting = yield* Effect.fork(Effect.scoped(listener.accept))
       yield* awaitSuspended(accepting)
       const exit = yield* Fiber.interrupt(accepting).pipe(
-        Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => new Error("interrupting a blocked accept did not complete within 2 s") })
+        Effect.timeoutFail({
+          duration: "2 seconds",
+          onTimeout: () => new Error("interrupting a blocked accept did not complete within 2 s")
+        })
       )
       expect(Exit.isInterrupted(exit)).toBe(true)
       yield* rawClient(at)
@@ -314,7 +336,7 @@ describe("D UNIX listeners", () => {
     }))
 
   it.scopedLive("D56 sending to a half-closed client works", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = tempPath()
       const listener = yield* Listener.createUnixListener(at)
       const peer = yield* rawClient(at)
@@ -326,7 +348,7 @@ describe("D UNIX listeners", () => {
     }))
 
   it.scopedLive("D57 create, close and create again on the same path", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = tempPath()
       yield* Effect.scoped(Listener.createUnixListener(at))
       expect(fs.lstatSync(at).isSocket()).toBe(true)
@@ -336,11 +358,13 @@ describe("D UNIX listeners", () => {
     }))
 
   it.scopedLive("D58 a non-UTF-8 byte path listens (python3 client) and is reported as bytes", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = nonUtf8Path()
       const listener = yield* Listener.createUnixListener(at)
       expect(listener.addresses).toEqual([{ _tag: "UnixAddress", path: at }])
-      expect(fs.readdirSync(dir, { encoding: "buffer" }).some((name) => at.subarray(dir.length + 1).equals(name))).toBe(true)
+      expect(fs.readdirSync(dir, { encoding: "buffer" }).some((name) => at.subarray(dir.length + 1).equals(name))).toBe(
+        true
+      )
       const peer = yield* spawnPython(python.blahClient, [at.toString("hex")])
       const accepted = yield* listener.accept
       yield* accepted.send(reversed(text(yield* accepted.receive())))
@@ -350,24 +374,29 @@ describe("D UNIX listeners", () => {
 
 describe("S12–S14 the socket file", () => {
   it.scopedLive("S12 a regular file or a directory at the path is AddressInUse and left untouched", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const file = tempPath("file")
       fs.writeFileSync(file, "precious")
       fs.utimesSync(file, new Date(2001, 1, 1), new Date(2001, 1, 1))
       const before = fs.statSync(file)
-      expect(yield* Effect.flip(Effect.scoped(Listener.createUnixListener(file)))).toMatchObject({ _tag: "ListenError", reason: "AddressInUse" })
+      expect(yield* Effect.flip(Effect.scoped(Listener.createUnixListener(file)))).toMatchObject({
+        _tag: "ListenError",
+        reason: "AddressInUse"
+      })
       const after = fs.statSync(file)
       expect(fs.readFileSync(file, "utf8")).toBe("precious")
       expect([after.isFile(), after.ino, after.mtimeMs]).toEqual([true, before.ino, before.mtimeMs])
 
       const directory = tempPath("dir")
       fs.mkdirSync(directory)
-      expect(yield* Effect.flip(Effect.scoped(Listener.createUnixListener(directory)))).toMatchObject({ reason: "AddressInUse" })
+      expect(yield* Effect.flip(Effect.scoped(Listener.createUnixListener(directory)))).toMatchObject({
+        reason: "AddressInUse"
+      })
       expect(fs.statSync(directory).isDirectory()).toBe(true)
     }))
 
   it.scopedLive("S12 a stale socket file (bound by a process that exited) is replaced", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = tempPath()
       yield* runPython(python.bindAndExit, [at])
       expect(fs.lstatSync(at).isSocket()).toBe(true)
@@ -380,34 +409,43 @@ describe("S12–S14 the socket file", () => {
     }))
 
   it.scopedLive("S12 a live socket (a raw server or our own listener) is AddressInUse and keeps working", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const raw = tempPath()
       const server = yield* rawUnixServer(raw)
-      expect(yield* Effect.flip(Effect.scoped(Listener.createUnixListener(raw)))).toMatchObject({ _tag: "ListenError", reason: "AddressInUse" })
+      expect(yield* Effect.flip(Effect.scoped(Listener.createUnixListener(raw)))).toMatchObject({
+        _tag: "ListenError",
+        reason: "AddressInUse"
+      })
       yield* rawClient(raw)
       yield* server.accept
 
       const ours = tempPath()
       const listener = yield* Listener.createUnixListener(ours)
-      expect(yield* Effect.flip(Effect.scoped(Listener.createUnixListener(ours)))).toMatchObject({ reason: "AddressInUse" })
+      expect(yield* Effect.flip(Effect.scoped(Listener.createUnixListener(ours)))).toMatchObject({
+        reason: "AddressInUse"
+      })
       yield* rawClient(ours)
       yield* listener.accept
     }))
 
   it.scopedLive("S13 the file remains after close by default, and is removed with unlinkOnClose", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const kept = tempPath()
       yield* Effect.scoped(Listener.createUnixListener(kept))
       expect(fs.lstatSync(kept).isSocket()).toBe(true)
       const removed = tempPath()
-      yield* Effect.scoped(Effect.tap(Listener.createUnixListener(removed, { unlinkOnClose: true }), () =>
-        Effect.sync(() => expect(fs.existsSync(removed)).toBe(true))))
+      yield* Effect.scoped(
+        Effect.tap(
+          Listener.createUnixListener(removed, { unlinkOnClose: true }),
+          () => Effect.sync(() => expect(fs.existsSync(removed)).toBe(true))
+        )
+      )
       expect(fs.existsSync(removed)).toBe(false)
     }))
 
   for (const mode of [0o600, 0o660]) {
     it.scopedLive(`S14 mode ${mode.toString(8)} sets the socket file's bits as soon as the listener exists`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const at = tempPath()
         yield* Listener.createUnixListener(at, { mode })
         expect(fs.statSync(at).mode & 0o777).toBe(mode)
@@ -417,7 +455,7 @@ describe("S12–S14 the socket file", () => {
 
 describe("serve over UNIX", () => {
   it.scopedLive("layerUnix + serve: an echo handler serves two clients", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = tempPath()
       const context = yield* Layer.build(Listener.layerUnix(at))
       const echo = (stream: ByteStream) => Stream.run(stream.stream, stream.sink)
@@ -431,7 +469,7 @@ describe("serve over UNIX", () => {
     }))
 
   it.scopedLive("interrupting serve with live UNIX connections closes them and releases their fds", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = tempPath()
       const listener = yield* Listener.createUnixListener(at)
       const baseline = countResources()

@@ -65,11 +65,14 @@ const rawUdp = async ({ total, window }: Record<string, number>) => {
 /** The client's side of the shape, over any connected datagram socket. */
 const effectClient = <E1, E2>(
   label: string,
-  client: { readonly send: (payload: Uint8Array) => Effect.Effect<void, E1>; readonly receive: Effect.Effect<Uint8Array, E2> },
+  client: {
+    readonly send: (payload: Uint8Array) => Effect.Effect<void, E1>
+    readonly receive: Effect.Effect<Uint8Array, E2>
+  },
   total: number,
   window: number
 ) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     let sent = 0
     let got = 0
     const stop = watchdog(label, () => got)
@@ -89,10 +92,11 @@ const effectClient = <E1, E2>(
   })
 
 const effectUdp = ({ total, window }: Record<string, number>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const server = yield* Datagram.createUdpSocket({ localHost: "127.0.0.1" })
-    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(server.receive, ([payload, [host, port]]) =>
-      server.sendto(payload, host, port))))
+    yield* Effect.forkScoped(
+      Effect.forever(Effect.flatMap(server.receive, ([payload, [host, port]]) => server.sendto(payload, host, port)))
+    )
     const client = yield* Datagram.createConnectedUdpSocket("127.0.0.1", server.attributes.localAddress.port, {
       localHost: "127.0.0.1"
     })
@@ -100,13 +104,16 @@ const effectUdp = ({ total, window }: Record<string, number>) =>
   })))
 
 const effectUnixDatagram = ({ total, window }: Record<string, number>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const dir = tempDir()
     const serverPath = path.join(dir, "server.sock")
     const server = yield* Datagram.createUnixDatagramSocket({ localPath: serverPath })
-    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(server.receive, ([payload, sender]) =>
-      server.sendto(payload, sender!))))
-    const client = yield* Datagram.createConnectedUnixDatagramSocket(serverPath, { localPath: path.join(dir, "client.sock") })
+    yield* Effect.forkScoped(
+      Effect.forever(Effect.flatMap(server.receive, ([payload, sender]) => server.sendto(payload, sender!)))
+    )
+    const client = yield* Datagram.createConnectedUnixDatagramSocket(serverPath, {
+      localPath: path.join(dir, "client.sock")
+    })
     return yield* effectClient("effect-sockets UNIX datagram", client, total!, window!)
   })))
 

@@ -18,12 +18,12 @@ import { now, tempDir, type Workload } from "../lib.js"
 import { PING, withBackend } from "./streams.js"
 
 const fdPingPong = (withFds: boolean) => ({ rounds }: Record<string, number>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const socketPath = path.join(tempDir(), "w8.sock")
     const listener = yield* Listener.createUnixListener(socketPath)
     let fdsReceived = 0
     const handler = (stream: Socket.UnixStream) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         while (true) {
           let got = 0
           while (got < PING.length) {

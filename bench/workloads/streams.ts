@@ -88,11 +88,11 @@ export interface EffectTransport {
 }
 
 export const effectBulk = (transport: EffectTransport): Impl => ({ total }) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const listener = yield* transport.listen
     const done = yield* Deferred.make<void>()
     yield* Effect.forkScoped(listener.serve((stream) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         let got = 0
         while (got < total!) got += (yield* stream.receive()).length
         yield* Deferred.succeed(done, undefined)
@@ -106,12 +106,12 @@ export const effectBulk = (transport: EffectTransport): Impl => ({ total }) =>
   })))
 
 export const effectEcho = (stream: ByteStream.ByteStream) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     while (true) yield* stream.send(yield* stream.receive())
   }).pipe(Effect.catchTag("EndOfStream", () => Effect.void))
 
 export const effectPingPong = (transport: EffectTransport): Impl => ({ rounds }) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const listener = yield* transport.listen
     yield* Effect.forkScoped(listener.serve(effectEcho))
     const client = yield* transport.connect(listener)
@@ -131,7 +131,11 @@ export const effectPingPong = (transport: EffectTransport): Impl => ({ rounds })
 export const withBackend = (addon: boolean, impl: Impl): Impl => async (params) => {
   const available = await Effect.runPromise(addonAvailable)
   if (available !== addon) {
-    throw new Error(`expected effect-sockets to use ${addon ? "the native addon" : "node:net"} but it ${available ? "loaded" : "could not load"} the addon`)
+    throw new Error(
+      `expected effect-sockets to use ${addon ? "the native addon" : "node:net"} but it ${
+        available ? "loaded" : "could not load"
+      } the addon`
+    )
   }
   return impl(params)
 }
@@ -149,14 +153,14 @@ const platformServer = <E, R>(
   transport: PlatformTransport,
   handler: (socket: PlatformSocket.Socket) => Effect.Effect<void, E, R>
 ) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const server = yield* NodeSocketServer.make(transport.server())
     yield* Effect.forkScoped(server.run(handler))
     return server.address
   })
 
 export const platformBulk = (transport: PlatformTransport): Impl => ({ total }) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const done = yield* Deferred.make<void>()
     const address = yield* platformServer(transport, (socket) => {
       let got = 0
@@ -175,9 +179,10 @@ export const platformBulk = (transport: PlatformTransport): Impl => ({ total }) 
   })))
 
 export const platformPingPong = (transport: PlatformTransport): Impl => ({ rounds }) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
-    const address = yield* platformServer(transport, (socket) =>
-      Effect.flatMap(socket.writer, (write) => socket.run((data) => write(data)))
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const address = yield* platformServer(
+      transport,
+      (socket) => Effect.flatMap(socket.writer, (write) => socket.run((data) => write(data)))
     )
     const client = yield* NodeSocket.makeNet(transport.client(address))
     const write = yield* client.writer

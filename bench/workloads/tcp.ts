@@ -45,7 +45,7 @@ const platform: PlatformTransport = {
 }
 
 const platformServer = <E, R>(handler: (socket: PlatformSocket.Socket) => Effect.Effect<void, E, R>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const server = yield* NodeSocketServer.make({ host: "127.0.0.1", port: 0 })
     yield* Effect.forkScoped(server.run(handler))
     return (server.address as { port: number }).port
@@ -80,7 +80,7 @@ const rawPingPongClient = async (port: number, rounds: number) => {
 
 /** W2 with effect-sockets on one end only (its server), so users see both cases. */
 const effectServerPingPong = ({ rounds }: Record<string, number>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const listener = yield* Listener.createTcpListener({ localHost: "127.0.0.1" })
     yield* Effect.forkScoped(listener.serve(effectEcho))
     const start = now()
@@ -117,14 +117,16 @@ const rawServe = async ({ connections, rounds }: Record<string, number>) => {
 }
 
 const effectServe = ({ connections, rounds }: Record<string, number>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const listener = yield* Listener.createTcpListener({ localHost: "127.0.0.1" })
     yield* Effect.forkScoped(listener.serve(effectEcho))
-    return yield* Effect.promise(serveFigure(connections!, rounds!, () => rawClients(portOf(listener), connections!, rounds!)))
+    return yield* Effect.promise(
+      serveFigure(connections!, rounds!, () => rawClients(portOf(listener), connections!, rounds!))
+    )
   })))
 
 const platformServe = ({ connections, rounds }: Record<string, number>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const port = yield* platformServer((socket) =>
       Effect.flatMap(socket.writer, (write) => socket.run((data) => write(data)))
     )
@@ -145,14 +147,14 @@ const rawConnect = async ({ churn }: Record<string, number>) => {
 }
 
 const effectConnect = ({ churn }: Record<string, number>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const listener = yield* Listener.createTcpListener({ localHost: "127.0.0.1" })
     yield* Effect.forkScoped(listener.serve(effectEcho))
     return yield* Effect.promise(() => churnFigure(portOf(listener), churn!))
   })))
 
 const platformConnect = ({ churn }: Record<string, number>) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const port = yield* platformServer((socket) =>
       Effect.flatMap(socket.writer, (write) => socket.run((data) => write(data)))
     )

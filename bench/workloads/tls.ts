@@ -76,6 +76,10 @@ export const tlsWorkloads: ReadonlyArray<Workload> = [
     title: "TLS ping-pong, 64 B",
     unit: "round trips/s",
     params: { full: { rounds: 100_000 }, quick: { rounds: 2_000 } },
-    impls: { raw: rawPingPong(raw), "effect-sockets": effectPingPong(effect(true)), [NATIVE]: effectPingPong(effect(false)) }
+    impls: {
+      raw: rawPingPong(raw),
+      "effect-sockets": effectPingPong(effect(true)),
+      [NATIVE]: effectPingPong(effect(false))
+    }
   }
 ]

@@ -18,9 +18,21 @@ export const makeSelfSigned = (): Certificate => {
   const certFile = path.join(dir, "cert.pem")
   const keyFile = path.join(dir, "key.pem")
   execFileSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-    "-keyout", keyFile, "-out", certFile, "-subj", "/CN=localhost",
-    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "1",
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"
   ], { stdio: "ignore" })
   return { dir, certFile, keyFile }
 }

@@ -16,14 +16,21 @@ export const flags = <const Names extends string>(defaults: Record<Names, string
 }
 
 /** Whether the module at `url` is the script node was started with. */
-export const isMain = (url: string): boolean => process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === url
+export const isMain = (url: string): boolean =>
+  process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === url
 
 /** Runs an example: SIGINT/SIGTERM interrupt it (exit 0); a failure prints its message (exit 1). */
 export const run = <A, E>(program: Effect.Effect<A, E>): void =>
   NodeRuntime.runMain(
     program.pipe(
       Effect.tapErrorCause((cause) =>
-        Cause.isInterruptedOnly(cause) ? Effect.void : Console.error(`error: ${Cause.squash(cause) instanceof Error ? (Cause.squash(cause) as Error).message : Cause.pretty(cause)}`)
+        Cause.isInterruptedOnly(cause)
+          ? Effect.void
+          : Console.error(
+            `error: ${
+              Cause.squash(cause) instanceof Error ? (Cause.squash(cause) as Error).message : Cause.pretty(cause)
+            }`
+          )
       )
     ),
     { disableErrorReporting: true }

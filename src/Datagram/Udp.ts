@@ -130,8 +130,10 @@ const DEFAULT_QUEUE = 1024
 /** @internal A stream of receives that ends when the socket is closed. */
 export const untilClosed = <A, E extends { readonly _tag: string }>(receive: Effect.Effect<A, E>) =>
   Stream.repeatEffectOption(
-    Effect.mapError(receive, (error) =>
-      error._tag === "ClosedResourceError" ? Option.none() : Option.some(error as Exclude<E, ClosedResourceError>)
+    Effect.mapError(
+      receive,
+      (error) =>
+        error._tag === "ClosedResourceError" ? Option.none() : Option.some(error as Exclude<E, ClosedResourceError>)
     )
   )
 
@@ -144,19 +146,23 @@ interface Core<A> {
   readonly close: Effect.Effect<void>
 }
 
-const setter = <A extends Array<unknown>>(core: Core<unknown>, apply: (...args: A) => void) =>
-(...args: A): Effect.Effect<void, ClosedResourceError | InvalidArgumentError> =>
-  Effect.suspend((): Effect.Effect<void, ClosedResourceError | InvalidArgumentError> => {
-    if (core.isClosed()) return Effect.fail(new ClosedResourceError({ operation: "configure" }))
-    return Effect.try({
-      try: () => apply(...args),
-      catch: (cause) => new InvalidArgumentError({ argument: "option", why: String((cause as Error).message ?? cause) })
+const setter =
+  <A extends Array<unknown>>(core: Core<unknown>, apply: (...args: A) => void) =>
+  (...args: A): Effect.Effect<void, ClosedResourceError | InvalidArgumentError> =>
+    Effect.suspend((): Effect.Effect<void, ClosedResourceError | InvalidArgumentError> => {
+      if (core.isClosed()) return Effect.fail(new ClosedResourceError({ operation: "configure" }))
+      return Effect.try({
+        try: () => apply(...args),
+        catch: (cause) =>
+          new InvalidArgumentError({ argument: "option", why: String((cause as Error).message ?? cause) })
+      })
     })
-  })
 
 /** A TTL is an integer hop count; Node would silently truncate 1.5. */
 const checkTtl = (ttl: number): number => {
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) throw new RangeError(`ttl must be an integer from 1 to 255 (got ${ttl})`)
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) {
+    throw new RangeError(`ttl must be an integer from 1 to 255 (got ${ttl})`)
+  }
   return ttl
 }
 
@@ -170,36 +176,47 @@ const base = (core: Core<unknown>): UdpSocketBase => {
     setBroadcast: setter(core, (enabled: boolean) => socket.setBroadcast(enabled)) as UdpSocketBase["setBroadcast"],
     setTtl: setter(core, (ttl: number) => socket.setTTL(checkTtl(ttl))),
     setMulticastTtl: setter(core, (ttl: number) => socket.setMulticastTTL(checkTtl(ttl))),
-    setMulticastLoopback: setter(core, (enabled: boolean) => void socket.setMulticastLoopback(enabled)) as UdpSocketBase["setMulticastLoopback"],
+    setMulticastLoopback: setter(
+      core,
+      (enabled: boolean) => void socket.setMulticastLoopback(enabled)
+    ) as UdpSocketBase["setMulticastLoopback"],
     joinMulticast: (group, interfaceAddress) =>
       Effect.acquireRelease(
         Effect.suspend((): Effect.Effect<void, ClosedResourceError | InvalidArgumentError | BrokenResourceError> => {
           if (core.isClosed()) return Effect.fail(new ClosedResourceError({ operation: "joinMulticast" }))
-          if (net.isIP(group) === 0) return Effect.fail(new InvalidArgumentError({ argument: "group", why: "must be an IP address" }))
+          if (net.isIP(group) === 0) {
+            return Effect.fail(new InvalidArgumentError({ argument: "group", why: "must be an IP address" }))
+          }
           return Effect.try({
             try: () => socket.addMembership(group, interfaceAddress),
             catch: (cause) => new BrokenResourceError({ reason: reasonOf(cause), operation: "joinMulticast", cause })
           })
         }),
-        () => Effect.sync(() => {
-          if (!core.isClosed()) {
-            try {
-              socket.dropMembership(group, interfaceAddress)
-            } catch {
-              // Already left (e.g. the interface went away): nothing to undo.
+        () =>
+          Effect.sync(() => {
+            if (!core.isClosed()) {
+              try {
+                socket.dropMembership(group, interfaceAddress)
+              } catch {
+                // Already left (e.g. the interface went away): nothing to undo.
+              }
             }
-          }
-        })
+          })
       )
   }
 }
 
-const resolveFirst = (host: string, family: 0 | 4 | 6): Effect.Effect<{ address: string; family: 4 | 6 }, ResolveError> =>
+const resolveFirst = (
+  host: string,
+  family: 0 | 4 | 6
+): Effect.Effect<{ address: string; family: 4 | 6 }, ResolveError> =>
   net.isIP(host) !== 0
     ? Effect.succeed({ address: host, family: net.isIP(host) as 4 | 6 })
     : Effect.map(nodeTcp.lookup(host, family), (addresses) => addresses[0]!)
 
-const familyNumber = (family: "IPv4" | "IPv6" | undefined): 0 | 4 | 6 => (family === "IPv4" ? 4 : family === "IPv6" ? 6 : 0)
+const familyNumber = (
+  family: "IPv4" | "IPv6" | undefined
+): 0 | 4 | 6 => (family === "IPv4" ? 4 : family === "IPv6" ? 6 : 0)
 
 /** Creates and binds the dgram socket; from then on its datagrams and errors feed the queue. */
 const open = <A>(
@@ -207,7 +224,7 @@ const open = <A>(
   toItem: (payload: Buffer, info: dgram.RemoteInfo) => A,
   remoteFamily?: 4 | 6
 ): Effect.Effect<Core<A>, ListenError | ResolveError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const localPort = options.localPort ?? 0
     yield* checkPort(localPort, "localPort", { allowZero: true })
     if (options.localHost !== undefined) yield* checkHost(options.localHost, "localHost")
@@ -215,7 +232,10 @@ const open = <A>(
     yield* checkPositiveInt(queueSize, "receiveQueueSize")
     if (options.reusePort && !nodeTcp.supportsReusePort()) {
       return yield* Effect.fail(
-        new UnsupportedError({ operation: "reusePort", why: `Node ${process.versions.node} cannot set SO_REUSEPORT (22.12+ can)` })
+        new UnsupportedError({
+          operation: "reusePort",
+          why: `Node ${process.versions.node} cannot set SO_REUSEPORT (22.12+ can)`
+        })
       )
     }
     const wanted = remoteFamily ?? familyNumber(options.family)
@@ -247,12 +267,19 @@ const open = <A>(
         socket.once("error", (cause) => {
           closing = true
           socket.close()
-          resume(Effect.fail(new ListenError({ reason: reasonOf(cause), address: formatHostPort(address, localPort), cause })))
+          resume(
+            Effect.fail(
+              new ListenError({ reason: reasonOf(cause), address: formatHostPort(address, localPort), cause })
+            )
+          )
         })
         socket.bind({ address, port: localPort }, () => {
           socket.removeAllListeners("error")
           socket.on("message", (payload, info) => queue.offer(toItem(payload, info)))
-          socket.on("error", (cause) => queue.fail(new BrokenResourceError({ reason: reasonOf(cause), operation: "receive", cause })))
+          socket.on(
+            "error",
+            (cause) => queue.fail(new BrokenResourceError({ reason: reasonOf(cause), operation: "receive", cause }))
+          )
           resume(Effect.void)
         })
       }),
@@ -284,10 +311,15 @@ const sendOne = (
     }
     if (core.isClosed()) return Effect.fail(new ClosedResourceError({ operation: "send" }))
     const pending = core.queue.takeError()
-    if (pending) return Effect.fail(new BrokenResourceError({ reason: pending.reason, operation: "send", cause: pending.cause }))
+    if (pending) {
+      return Effect.fail(new BrokenResourceError({ reason: pending.reason, operation: "send", cause: pending.cause }))
+    }
     const bytes = toBytes(payload)
     if (bytes.length > maxPayload(core.family)) {
-      const cause = Object.assign(new Error(`a UDP payload holds at most ${maxPayload(core.family)} bytes (got ${bytes.length})`), { code: "EMSGSIZE" })
+      const cause = Object.assign(
+        new Error(`a UDP payload holds at most ${maxPayload(core.family)} bytes (got ${bytes.length})`),
+        { code: "EMSGSIZE" }
+      )
       return Effect.fail(new BrokenResourceError({ reason: "MessageTooLong", operation: "send", cause }))
     }
     // Node calls back a tick later at the earliest: by then `waiter` is set if we wait.
@@ -305,7 +337,11 @@ const sendOne = (
     if (core.socket.getSendQueueCount() === 0) return Effect.void
     return Effect.async<void, DatagramSendError>((resume) => {
       waiter = (cause) =>
-        resume(cause ? Effect.fail(new BrokenResourceError({ reason: reasonOf(cause), operation: "send", cause })) : Effect.void)
+        resume(
+          cause
+            ? Effect.fail(new BrokenResourceError({ reason: reasonOf(cause), operation: "send", cause }))
+            : Effect.void
+        )
     })
   })
 
@@ -329,11 +365,14 @@ const sendOne = (
 export const createUdpSocket = (
   options: UdpOptions
 ): Effect.Effect<UdpSocket, ListenError | ResolveError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     if (options.family === undefined && options.localHost === undefined) {
       return yield* Effect.fail(new InvalidArgumentError({ argument: "options", why: "need family or localHost" }))
     }
-    const core = yield* open(options, (payload, info): readonly [Uint8Array, UdpEndpoint] => [payload, [info.address, info.port]])
+    const core = yield* open(
+      options,
+      (payload, info): readonly [Uint8Array, UdpEndpoint] => [payload, [info.address, info.port]]
+    )
     const receive = core.queue.take
     return {
       ...base(core),
@@ -355,8 +394,12 @@ export const createConnectedUdpSocket = (
   remoteHost: string,
   remotePort: number,
   options: UdpOptions = {}
-): Effect.Effect<ConnectedUdpSocket, ListenError | ResolveError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
-  Effect.gen(function* () {
+): Effect.Effect<
+  ConnectedUdpSocket,
+  ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
+  Scope.Scope
+> =>
+  Effect.gen(function*() {
     yield* checkHost(remoteHost, "remoteHost")
     yield* checkPort(remotePort, "remotePort", { allowZero: false })
     const remote = yield* resolveFirst(remoteHost, familyNumber(options.family))
@@ -368,7 +411,10 @@ export const createConnectedUdpSocket = (
     const receive = core.queue.take
     return {
       ...base_,
-      attributes: { ...base_.attributes, remoteAddress: { _tag: "InetAddress", host: remote.address, port: remotePort } },
+      attributes: {
+        ...base_.attributes,
+        remoteAddress: { _tag: "InetAddress", host: remote.address, port: remotePort }
+      },
       receive,
       send: (payload) => sendOne(core, payload),
       stream: untilClosed(receive)

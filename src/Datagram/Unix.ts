@@ -77,7 +77,11 @@ export interface UnixDatagramSocket {
  * @category models
  */
 export interface ConnectedUnixDatagramSocket {
-  readonly attributes: { readonly family: "unix"; readonly localAddress: UnixAddress; readonly remoteAddress: UnixAddress }
+  readonly attributes: {
+    readonly family: "unix"
+    readonly localAddress: UnixAddress
+    readonly remoteAddress: UnixAddress
+  }
   readonly receive: Effect.Effect<Uint8Array, DatagramReceiveError>
   readonly send: (payload: Uint8Array | string) => Effect.Effect<void, DatagramSendError>
   /** Every received datagram; ends when the socket is closed. */
@@ -122,7 +126,9 @@ class DatagramCore {
     const result = this.addon.recvmsg(this.fd, this.buffer, 0, this.buffer.length, 0)
     if (result === null) return "wait"
     if (result.truncated) {
-      throw Object.assign(new Error(`a datagram longer than ${this.buffer.length} bytes was received and dropped`), { code: "EMSGSIZE" })
+      throw Object.assign(new Error(`a datagram longer than ${this.buffer.length} bytes was received and dropped`), {
+        code: "EMSGSIZE"
+      })
     }
     this.pending = [Buffer.from(this.buffer.subarray(0, result.bytes)), result.address]
     return "ready"
@@ -133,24 +139,26 @@ class DatagramCore {
    * datagram leaves `pending` only there.
    */
   receive<A>(shape: (payload: Uint8Array, sender: Buffer | null) => A): Effect.Effect<A, DatagramReceiveError> {
-    const loop: Effect.Effect<A, DatagramReceiveError> = Effect.withFiberRuntime((fiber): Effect.Effect<A, DatagramReceiveError> => {
-      if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
-      if (this.watcher.readerBusy(fiber)) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
-      if (this.pending === undefined) {
-        let outcome: "ready" | "wait"
-        try {
-          outcome = this.fill()
-        } catch (cause) {
-          return Effect.fail(broken("receive", cause))
+    const loop: Effect.Effect<A, DatagramReceiveError> = Effect.withFiberRuntime(
+      (fiber): Effect.Effect<A, DatagramReceiveError> => {
+        if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
+        if (this.watcher.readerBusy(fiber)) return Effect.fail(new BusyResourceError({ operation: "reading from" }))
+        if (this.pending === undefined) {
+          let outcome: "ready" | "wait"
+          try {
+            outcome = this.fill()
+          } catch (cause) {
+            return Effect.fail(broken("receive", cause))
+          }
+          if (outcome === "wait") return waitThenLoop
         }
-        if (outcome === "wait") return waitThenLoop
+        return Effect.sync(() => {
+          const [payload, sender] = this.pending!
+          this.pending = undefined
+          return shape(payload, sender)
+        })
       }
-      return Effect.sync(() => {
-        const [payload, sender] = this.pending!
-        this.pending = undefined
-        return shape(payload, sender)
-      })
-    })
+    )
     const waitThenLoop = Effect.zipRight(this.watcher.waitReadable, loop)
     return loop
   }
@@ -187,7 +195,7 @@ const open = (
   operation: string,
   options: UnixDatagramOptions
 ): Effect.Effect<DatagramCore, ListenError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const addon = yield* loadAddon(operation)
     const maxDatagramSize = options.maxDatagramSize ?? 65536
     yield* checkPositiveInt(maxDatagramSize, "maxDatagramSize")
@@ -279,14 +287,19 @@ export const createConnectedUnixDatagramSocket = (
   ConnectError | ListenError | InvalidArgumentError | UnsupportedError,
   Scope.Scope
 > =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const remote = yield* toPathBytes(remotePath, "remotePath")
     const core = yield* open("createConnectedUnixDatagramSocket", options)
     yield* Effect.try({
       try: () => void core.addon.connect(core.fd, remote),
       catch: (cause) => {
         const host = describePath(remote)
-        return new ConnectError({ host, port: 0, reason: reasonOf(cause), attempts: [{ host, port: 0, reason: reasonOf(cause), cause }] })
+        return new ConnectError({
+          host,
+          port: 0,
+          reason: reasonOf(cause),
+          attempts: [{ host, port: 0, reason: reasonOf(cause), cause }]
+        })
       }
     })
     const receive = core.receive((payload) => payload)

@@ -11,18 +11,18 @@ import type { InetAddress } from "../ByteStream.js"
 import * as internal from "../internal/listener.js"
 import * as nodeTcp from "../internal/nodeTcp.js"
 import { makeTcpStream } from "../internal/tcpStream.js"
+import { withTls } from "../internal/tlsListener.js"
 import { checkHost, checkPort, checkPositiveInt } from "../internal/validate.js"
 import {
+  formatHostPort,
   type InvalidArgumentError,
   ListenError,
-  formatHostPort,
   reasonOf,
   type ResolveError,
   UnsupportedError
 } from "../NetError.js"
 import type { TcpStream } from "../Socket/Tcp.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
-import { withTls } from "../internal/tlsListener.js"
 import type { Listener as ListenerService } from "./index.js"
 
 /**
@@ -76,15 +76,19 @@ const bindAll = (
   backlog: number,
   reusePort: boolean
 ): Effect.Effect<Array<net.Server>, ListenError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const servers: Array<net.Server> = []
     let shared = port
     for (const p of plans) {
-      const bound = yield* Effect.either(nodeTcp.bind({ host: p.host, port: shared, ipv6Only: p.ipv6Only, backlog, reusePort }))
+      const bound = yield* Effect.either(
+        nodeTcp.bind({ host: p.host, port: shared, ipv6Only: p.ipv6Only, backlog, reusePort })
+      )
       if (bound._tag === "Left") {
         yield* Effect.forEach(servers, internal.closeServer, { discard: true })
         const cause = bound.left
-        return yield* Effect.fail(new ListenError({ reason: reasonOf(cause), address: formatHostPort(p.host, shared), cause }))
+        return yield* Effect.fail(
+          new ListenError({ reason: reasonOf(cause), address: formatHostPort(p.host, shared), cause })
+        )
       }
       servers.push(bound.right)
       shared = (bound.right.address() as net.AddressInfo).port
@@ -148,7 +152,7 @@ export const createTcpListener: {
   ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
   Scope.Scope
 > =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const port = options.localPort ?? 0
     const backlog = options.backlog ?? 511
     yield* checkPort(port, "localPort", { allowZero: true })
@@ -157,7 +161,10 @@ export const createTcpListener: {
     const reusePort = options.reusePort ?? false
     if (reusePort && !nodeTcp.supportsReusePort()) {
       return yield* Effect.fail(
-        new UnsupportedError({ operation: "reusePort", why: `Node ${process.versions.node} cannot set SO_REUSEPORT (22.12+ can)` })
+        new UnsupportedError({
+          operation: "reusePort",
+          why: `Node ${process.versions.node} cannot set SO_REUSEPORT (22.12+ can)`
+        })
       )
     }
     const plans = yield* plan(options)
@@ -165,8 +172,10 @@ export const createTcpListener: {
       bindConsistently(plans, port, backlog, reusePort).pipe(
         // No IPv6 on this system: the dual-stack default falls back to IPv4 only.
         Effect.catchIf(
-          (error) => options.localHost === undefined && (options.family ?? "any") === "any" &&
-            (error.reason === "AddressNotAvailable" || (error.cause as { code?: string } | undefined)?.code === "EAFNOSUPPORT"),
+          (error) =>
+            options.localHost === undefined && (options.family ?? "any") === "any" &&
+            (error.reason === "AddressNotAvailable" ||
+              (error.cause as { code?: string } | undefined)?.code === "EAFNOSUPPORT"),
           () => bindAll([{ host: "0.0.0.0", ipv6Only: false }], port, backlog, reusePort)
         )
       ),
@@ -175,7 +184,10 @@ export const createTcpListener: {
     const listener = internal.make({
       servers,
       addresses: servers.map(inetAddress),
-      description: servers.map((s) => { const a = inetAddress(s); return formatHostPort(a.host, a.port) }).join(", "),
+      description: servers.map((s) => {
+        const a = inetAddress(s)
+        return formatHostPort(a.host, a.port)
+      }).join(", "),
       backlog,
       wrap: makeTcpStream
     })
@@ -192,4 +204,11 @@ export const createTcpListener: {
 export const layerTcp = (
   options: TcpListenerOptions = {}
 ): Layer.Layer<ListenerService, ListenError | ResolveError | InvalidArgumentError | UnsupportedError> =>
-  Layer.scoped(internal.tag, createTcpListener(options) as Effect.Effect<ListenerService, ListenError | ResolveError | InvalidArgumentError | UnsupportedError, Scope.Scope>)
+  Layer.scoped(
+    internal.tag,
+    createTcpListener(options) as Effect.Effect<
+      ListenerService,
+      ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
+      Scope.Scope
+    >
+  )

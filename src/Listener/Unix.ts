@@ -68,7 +68,7 @@ const listenWithAddon = (
   path: Buffer,
   options: UnixListenerOptions
 ): Effect.Effect<ListenerService<UnixStream>, ListenError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fd = addon.socket("stream")
     yield* Effect.try({
       try: () => {
@@ -84,18 +84,19 @@ const listenWithAddon = (
     })
     const watcher = new FdWatcher(addon, fd)
     let closed = false
-    const accept: Effect.Effect<UnixStream, ClosedResourceError | BusyResourceError | ListenError> = Effect.withFiberRuntime((fiber) => {
-      if (closed) return Effect.fail(new ClosedResourceError({ operation: "accept" }))
-      let client: number
-      try {
-        client = addon.accept(fd)
-      } catch (cause) {
-        return Effect.fail(listenError(path, cause))
-      }
-      if (client !== WOULD_BLOCK) return Effect.succeed(addonStream.make(addon, client))
-      if (watcher.readerBusy(fiber)) return Effect.fail(new BusyResourceError({ operation: "accepting on" }))
-      return Effect.zipRight(watcher.waitReadable, accept)
-    })
+    const accept: Effect.Effect<UnixStream, ClosedResourceError | BusyResourceError | ListenError> = Effect
+      .withFiberRuntime((fiber) => {
+        if (closed) return Effect.fail(new ClosedResourceError({ operation: "accept" }))
+        let client: number
+        try {
+          client = addon.accept(fd)
+        } catch (cause) {
+          return Effect.fail(listenError(path, cause))
+        }
+        if (client !== WOULD_BLOCK) return Effect.succeed(addonStream.make(addon, client))
+        if (watcher.readerBusy(fiber)) return Effect.fail(new BusyResourceError({ operation: "accepting on" }))
+        return Effect.zipRight(watcher.waitReadable, accept)
+      })
     const close = Effect.suspend(() => {
       if (closed) return Effect.void
       closed = true
@@ -111,9 +112,11 @@ const listenWithNet = (
   options: UnixListenerOptions,
   why: string
 ): Effect.Effect<ListenerService<UnixStream>, ListenError | UnsupportedError> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     if (options.mode !== undefined) {
-      return yield* Effect.fail(new UnsupportedError({ operation: "mode", why: `setting it before listen needs the native addon: ${why}` }))
+      return yield* Effect.fail(
+        new UnsupportedError({ operation: "mode", why: `setting it before listen needs the native addon: ${why}` })
+      )
     }
     const backlog = options.backlog ?? 511
     const server = yield* Effect.async<net.Server, ListenError>((resume) => {
@@ -148,13 +151,15 @@ export const createUnixListener = (
   path: string | Uint8Array,
   options: UnixListenerOptions = {}
 ): Effect.Effect<ListenerService<UnixStream>, ListenError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const bytes = yield* toPathBytes(path)
     if (options.backlog !== undefined) yield* checkPositiveInt(options.backlog, "backlog")
     yield* clearStale(bytes, isLive)
     const addon = yield* Effect.either(loadAddon("createUnixListener"))
     return yield* Effect.acquireRelease(
-      addon._tag === "Right" ? listenWithAddon(addon.right, bytes, options) : listenWithNet(bytes, options, addon.left.why),
+      addon._tag === "Right"
+        ? listenWithAddon(addon.right, bytes, options)
+        : listenWithNet(bytes, options, addon.left.why),
       (listener) => listener.close
     )
   })

@@ -5,19 +5,13 @@
  * @since 0.1.0
  */
 import type * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
 import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import * as internal from "../internal/listener.js"
 import * as internalTls from "../internal/tlsListener.js"
-import type {
-  BrokenResourceError,
-  BusyResourceError,
-  ClosedResourceError,
-  ListenError,
-  TlsError
-} from "../NetError.js"
+import type { BrokenResourceError, BusyResourceError, ClosedResourceError, ListenError, TlsError } from "../NetError.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 
 /**

@@ -10,18 +10,18 @@ import * as FiberSet from "effect/FiberSet"
 import * as Scope from "effect/Scope"
 import * as net from "node:net"
 import type { ByteStream, InetAddress } from "../ByteStream.js"
-import { makeTcpStream } from "../internal/tcpStream.js"
 import * as nodeTcp from "../internal/nodeTcp.js"
-import { checkPort, checkHost } from "../internal/validate.js"
-import { type TlsOptions, type TlsStream, wrapTls } from "./Tls.js"
+import { makeTcpStream } from "../internal/tcpStream.js"
+import { checkHost, checkPort } from "../internal/validate.js"
 import {
   type BrokenResourceError,
-  type TlsError,
   type ConnectAttempt,
   ConnectError,
   type InvalidArgumentError,
-  ResolveError
+  ResolveError,
+  type TlsError
 } from "../NetError.js"
+import { type TlsOptions, type TlsStream, wrapTls } from "./Tls.js"
 
 /**
  * A connected TCP stream. Its attributes give both ends' addresses and the family.
@@ -75,10 +75,12 @@ export interface ConnectTcpOptions {
  * @since 0.1.0
  * @category models
  */
-export type ConnectTlsOptions = ConnectTcpOptions & (
-  | { readonly tls: true | TlsOptions }
-  | { readonly tlsHostname: string }
-)
+export type ConnectTlsOptions =
+  & ConnectTcpOptions
+  & (
+    | { readonly tls: true | TlsOptions }
+    | { readonly tlsHostname: string }
+  )
 
 /**
  * Connects to `host:port`. An IP address is one attempt; a name is resolved and its addresses
@@ -128,7 +130,7 @@ export const connectTcp: {
   ConnectError | ResolveError | InvalidArgumentError | TlsError | BrokenResourceError,
   Scope.Scope
 > =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     yield* checkHost(host, "host")
     yield* checkPort(port, "port", { allowZero: false })
     if (options.localPort !== undefined) yield* checkPort(options.localPort, "localPort", { allowZero: true })
@@ -146,7 +148,10 @@ export const connectTcp: {
       targets = [{ address: host, family: net.isIP(host) as 4 | 6 }]
     } else {
       const resolved = options.resolver
-        ? (yield* options.resolver(host)).map((address) => ({ address, family: net.isIPv6(address) ? 6 as const : 4 as const }))
+        ? (yield* options.resolver(host)).map((address) => ({
+          address,
+          family: net.isIPv6(address) ? 6 as const : 4 as const
+        }))
         : yield* nodeTcp.lookup(host, local?.family ?? 0)
       const usable = local ? resolved.filter((r) => r.family === local.family) : resolved
       if (usable.length === 0) return yield* Effect.fail(new ResolveError({ host, reason: "NoAddress" }))
@@ -191,7 +196,7 @@ const raceAttempts = (
   scope: Scope.Scope,
   attempt: (target: nodeTcp.ResolvedAddress) => Effect.Effect<net.Socket, ConnectAttempt>
 ): Effect.Effect<TcpStream, Array<ConnectAttempt>> =>
-  Effect.scoped(Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function*() {
     const fibers = yield* FiberSet.make()
     const winner = yield* Deferred.make<TcpStream, Array<ConnectAttempt>>()
     const failures: Array<ConnectAttempt | undefined> = targets.map(() => undefined)
@@ -200,7 +205,7 @@ const raceAttempts = (
     for (let i = 0; i < targets.length; i++) {
       const settled = yield* Deferred.make<void>()
       const onConnected = (socket: net.Socket) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const stream = makeTcpStream(socket)
           if (yield* Deferred.succeed(winner, stream)) {
             yield* Scope.addFinalizer(scope, stream.close)

@@ -21,7 +21,10 @@ import type { BrokenResourceError, TlsError } from "../NetError.js"
 export interface TlsOptions {
   /** Run the server side of the handshake (default: client). */
   readonly serverSide?: boolean
-  /** Client: the name to verify the certificate against and to send as SNI (an IP address is verified against IP SANs). */
+  /**
+   * Client: the name to verify the certificate against and to send as SNI (an IP address is verified against IP
+   * SANs).
+   */
   readonly hostname?: string
   /** Trusted CA certificates (PEM); default: the system's. */
   readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>

@@ -7,18 +7,13 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as net from "node:net"
 import type { ByteStream, ReceiveError, SendError, UnixAddress } from "../ByteStream.js"
-import * as addonStream from "../internal/addonStream.js"
 import type { Addon } from "../internal/addon.js"
+import * as addonStream from "../internal/addonStream.js"
 import { FdWatcher } from "../internal/fdWatcher.js"
 import { loadAddon } from "../internal/native.js"
 import * as nodeStream from "../internal/nodeStream.js"
 import { toPathBytes, toUnixAddress } from "../internal/unixPath.js"
-import {
-  ConnectError,
-  type InvalidArgumentError,
-  reasonOf,
-  UnsupportedError
-} from "../NetError.js"
+import { ConnectError, type InvalidArgumentError, reasonOf, UnsupportedError } from "../NetError.js"
 
 /**
  * An open file descriptor, or an object that owns one: a `fs.promises.FileHandle`, a
@@ -83,14 +78,18 @@ const connectWithAddon = (addon: Addon, path: Buffer): Effect.Effect<UnixStream,
       try {
         if (addon.connect(fd, path)) return Effect.void
       } catch (cause) {
-        if ((cause as { code?: string }).code === "EAGAIN") return Effect.zipRight(Effect.sleep(FULL_BACKLOG_RETRY), attempt)
+        if ((cause as { code?: string }).code === "EAGAIN") {
+          return Effect.zipRight(Effect.sleep(FULL_BACKLOG_RETRY), attempt)
+        }
         return Effect.fail(connectError(path, cause))
       }
       // In progress: writable means done; SO_ERROR says how.
       const watcher = new FdWatcher(addon, fd)
       return watcher.waitWritable.pipe(
         Effect.ensuring(Effect.sync(() => watcher.close())),
-        Effect.zipRight(Effect.try({ try: () => void addon.socketError(fd), catch: (cause) => connectError(path, cause) }))
+        Effect.zipRight(
+          Effect.try({ try: () => void addon.socketError(fd), catch: (cause) => connectError(path, cause) })
+        )
       )
     })
     return Effect.interruptible(attempt).pipe(
@@ -146,7 +145,7 @@ const connectWithNet = (path: Buffer, why: string): Effect.Effect<UnixStream, Co
 export const connectUnix = (
   path: string | Uint8Array
 ): Effect.Effect<UnixStream, ConnectError | InvalidArgumentError, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const bytes = yield* toPathBytes(path)
     const addon = yield* Effect.either(loadAddon("connectUnix"))
     return yield* Effect.acquireRelease(

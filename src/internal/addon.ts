@@ -163,7 +163,14 @@ export interface Addon {
    * fewer bytes than `length` are sent, send the rest WITHOUT the fds. `path`: destination of an
    * unconnected datagram socket (null otherwise). At most 1024 fds (Linux itself allows 253).
    */
-  sendmsg(fd: number, buf: Uint8Array, offset: number, length: number, fds: ReadonlyArray<number>, path: Uint8Array | null): number
+  sendmsg(
+    fd: number,
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    fds: ReadonlyArray<number>,
+    path: Uint8Array | null
+  ): number
   /**
    * recvmsg with MSG_CMSG_CLOEXEC and room for exactly `maxFds` fds (0..1024); null when it would
    * block. fds are not closed in C even on MSG_CTRUNC: see {@link RecvmsgResult}.
@@ -206,7 +213,9 @@ const tryLoad = (): Addon => {
     throw unavailable(`loading ${addonPath} failed (${cause instanceof Error ? cause.message : String(cause)})`, cause)
   }
   if (addon.apiVersion !== API_VERSION) {
-    throw unavailable(`${addonPath} is a stale build (API version ${String(addon.apiVersion)}, expected ${API_VERSION})`)
+    throw unavailable(
+      `${addonPath} is a stale build (API version ${String(addon.apiVersion)}, expected ${API_VERSION})`
+    )
   }
   return addon
 }

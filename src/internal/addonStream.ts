@@ -9,19 +9,21 @@
  */
 import * as Effect from "effect/Effect"
 import type { ReceiveError, SendEofError, SendError } from "../ByteStream.js"
-import {
-  BrokenResourceError,
-  BusyResourceError,
-  ClosedResourceError,
-  type InvalidArgumentError
-} from "../NetError.js"
+import { BrokenResourceError, BusyResourceError, ClosedResourceError, type InvalidArgumentError } from "../NetError.js"
 import type { UnixStream } from "../Socket/Unix.js"
 import { type Addon, WOULD_BLOCK } from "./addon.js"
-import { checkMaxBytes, concat, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes, failEndOfStream } from "./byteStream.js"
+import {
+  checkMaxBytes,
+  concat,
+  DEFAULT_MAX_BYTES,
+  failEndOfStream,
+  make as makeByteStream,
+  toBytes
+} from "./byteStream.js"
+import { checkFdCount, checkMessage, resolveFds } from "./fds.js"
 import { FdWatcher } from "./fdWatcher.js"
 import { broken } from "./native.js"
 import { toUnixAddress } from "./unixPath.js"
-import { checkFdCount, checkMessage, resolveFds } from "./fds.js"
 
 /**
  * One scratch buffer for every socket: syscalls are synchronous, so it is never shared in flight.
@@ -37,7 +39,10 @@ type Fill = "data" | "eof" | "wait"
 class FdsTruncated extends Error {
   readonly code = "EMSGSIZE"
   constructor(maxfds: number) {
-    super(`more than ${maxfds} file descriptors were sent; the kernel dropped the extra ones and the ones that arrived were closed`)
+    super(
+      `more than ${maxfds} file descriptors were sent; ` +
+        "the kernel dropped the extra ones and the ones that arrived were closed"
+    )
   }
 }
 
@@ -66,7 +71,8 @@ export class AddonStream {
     return Effect.try({
       try: read,
       // A system error breaks the stream for good; a refused message (too many fds) does not.
-      catch: (cause) => cause instanceof FdsTruncated ? broken("receiveFds", cause) : (this.failure = broken("receive", cause))
+      catch: (cause) =>
+        cause instanceof FdsTruncated ? broken("receiveFds", cause) : (this.failure = broken("receive", cause))
     })
   }
 
@@ -211,7 +217,8 @@ export class AddonStream {
         if (bad) return Effect.fail(bad)
         // The fds travel with the first byte; what a partial sendmsg leaves goes out plainly.
         return this.exclusiveWrite(
-          this.writeAll(bytes, (offset) => this.addon.sendmsg(this.fd, bytes, offset, bytes.length - offset, numbers, null))
+          this.writeAll(bytes, (offset) =>
+            this.addon.sendmsg(this.fd, bytes, offset, bytes.length - offset, numbers, null))
         )
       })
     })

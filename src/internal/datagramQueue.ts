@@ -64,8 +64,8 @@ export class DatagramQueue<A> {
   )
 
   /** The final step; another reader may have emptied the queue since `take` looked. */
-  private readonly takeOne: Effect.Effect<A, ClosedResourceError | BusyResourceError | BrokenResourceError> =
-    Effect.suspend(() => (this.size > 0 ? Effect.succeed(this.shift()) : this.take))
+  private readonly takeOne: Effect.Effect<A, ClosedResourceError | BusyResourceError | BrokenResourceError> = Effect
+    .suspend(() => (this.size > 0 ? Effect.succeed(this.shift()) : this.take))
 
   private shift(): A {
     const item = this.items[this.head]!

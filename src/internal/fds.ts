@@ -15,7 +15,9 @@ const fdOf = (value: unknown): number | undefined => {
   const owned = (value as { [OwnedFdKey]?: () => number | undefined })[OwnedFdKey]
   if (typeof owned === "function") return owned()
   // fs.promises.FileHandle
-  if (typeof (value as { fd?: unknown }).fd === "number" && typeof (value as { close?: unknown }).close === "function") {
+  if (
+    typeof (value as { fd?: unknown }).fd === "number" && typeof (value as { close?: unknown }).close === "function"
+  ) {
     return (value as { fd: number }).fd
   }
   // net.Socket: its libuv handle holds the fd
@@ -25,7 +27,10 @@ const fdOf = (value: unknown): number | undefined => {
 }
 
 /** @internal Every fd as a number, each checked to be open. */
-export const resolveFds = (addon: Addon, fds: ReadonlyArray<unknown>): Effect.Effect<Array<number>, InvalidArgumentError> =>
+export const resolveFds = (
+  addon: Addon,
+  fds: ReadonlyArray<unknown>
+): Effect.Effect<Array<number>, InvalidArgumentError> =>
   Effect.suspend(() => {
     if (!Array.isArray(fds) || fds.length === 0) {
       return Effect.fail(new InvalidArgumentError({ argument: "fds", why: "must not be empty" }))
@@ -37,12 +42,15 @@ export const resolveFds = (addon: Addon, fds: ReadonlyArray<unknown>): Effect.Ef
         return Effect.fail(
           new InvalidArgumentError({
             argument: `fds[${index}]`,
-            why: "must be a file descriptor: a non-negative integer, a FileHandle, a net.Socket or an open effect-sockets stream"
+            why: "must be a file descriptor: a non-negative integer, a FileHandle, a net.Socket " +
+              "or an open effect-sockets stream"
           })
         )
       }
       if (addon.fdType(fd) === "invalid") {
-        return Effect.fail(new InvalidArgumentError({ argument: `fds[${index}]`, why: `(${fd}) is not an open file descriptor` }))
+        return Effect.fail(
+          new InvalidArgumentError({ argument: `fds[${index}]`, why: `(${fd}) is not an open file descriptor` })
+        )
       }
       numbers.push(fd)
     }

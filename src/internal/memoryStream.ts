@@ -9,12 +9,8 @@ import type {
   ReceiveError,
   SendError
 } from "../ByteStream.js"
-import {
-  BrokenResourceError,
-  ClosedResourceError,
-  InvalidArgumentError
-} from "../NetError.js"
-import { checkMaxBytes, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes, failEndOfStream } from "./byteStream.js"
+import { BrokenResourceError, ClosedResourceError, InvalidArgumentError } from "../NetError.js"
+import { checkMaxBytes, DEFAULT_MAX_BYTES, failEndOfStream, make as makeByteStream, toBytes } from "./byteStream.js"
 import { Signal } from "./signal.js"
 
 const receiverGone = new Error("the receiving end of the in-memory stream is closed")
@@ -101,7 +97,9 @@ export const staple = (
     receive: receiveStream.receive,
     send: sendStream.send,
     // As on sockets: after close, sendEof is a ClosedResourceError, not a no-op.
-    sendEof: Effect.suspend(() => closed ? Effect.fail(new ClosedResourceError({ operation: "sendEof" })) : sendStream.close),
+    sendEof: Effect.suspend(() =>
+      closed ? Effect.fail(new ClosedResourceError({ operation: "sendEof" })) : sendStream.close
+    ),
     close: Effect.suspend(() => {
       closed = true
       return Effect.zipRight(sendStream.close, receiveStream.close)
@@ -114,6 +112,8 @@ export const staple = (
 export const makePair = (
   options?: MemoryOptions
 ): Effect.Effect<readonly [ByteStream, ByteStream], InvalidArgumentError> =>
-  Effect.zipWith(makePipe(options), makePipe(options), ([aSend, bReceive], [bSend, aReceive]) =>
-    [staple(aSend, aReceive), staple(bSend, bReceive)] as const
+  Effect.zipWith(
+    makePipe(options),
+    makePipe(options),
+    ([aSend, bReceive], [bSend, aReceive]) => [staple(aSend, aReceive), staple(bSend, bReceive)] as const
   )

@@ -12,12 +12,8 @@
 import * as Effect from "effect/Effect"
 import type * as net from "node:net"
 import type { Attributes, ByteStream, ReceiveError, SendEofError, SendError } from "../ByteStream.js"
-import {
-  BrokenResourceError,
-  ClosedResourceError,
-  reasonOf
-} from "../NetError.js"
-import { checkMaxBytes, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes, failEndOfStream } from "./byteStream.js"
+import { BrokenResourceError, ClosedResourceError, reasonOf } from "../NetError.js"
+import { checkMaxBytes, DEFAULT_MAX_BYTES, failEndOfStream, make as makeByteStream, toBytes } from "./byteStream.js"
 import { failBusy, Signal } from "./signal.js"
 
 const closedBeforeEnd = new Error("the socket was closed before the peer ended the stream")
@@ -62,7 +58,11 @@ export class NodeStream {
   constructor(readonly socket: net.Socket) {
     // An accepted socket may have failed or closed while it waited to be accepted.
     if (socket.errored) {
-      this.failure = new BrokenResourceError({ reason: reasonOf(socket.errored), operation: "receive", cause: socket.errored })
+      this.failure = new BrokenResourceError({
+        reason: reasonOf(socket.errored),
+        operation: "receive",
+        cause: socket.errored
+      })
     }
     if (socket.closed) this.released = true
     socket.on("data", this.onData)
@@ -178,7 +178,9 @@ export class NodeStream {
 
   readonly send = (data: Uint8Array | string): Effect.Effect<void, SendError> =>
     Effect.withFiberRuntime((fiber) => {
-      if (this.closed || this.eofSent || this.detached) return Effect.fail(new ClosedResourceError({ operation: "send" }))
+      if (this.closed || this.eofSent || this.detached) {
+        return Effect.fail(new ClosedResourceError({ operation: "send" }))
+      }
       if (this.failure) return Effect.fail(this.brokenSend(this.failure.cause))
       if (this.written.isBusy(fiber)) return busyWriting
       const bytes = toBytes(data)
@@ -209,7 +211,8 @@ export class NodeStream {
   private readonly onWritten = (error?: Error | null): void => {
     this.writesDone++
     // Node reports a write on a socket it already destroyed (a reset) as done: it was not.
-    const failed = error ?? (this.socket.destroyed && !this.closed ? (this.socket.errored ?? closedBeforeEnd) : undefined)
+    const failed = error ??
+      (this.socket.destroyed && !this.closed ? (this.socket.errored ?? closedBeforeEnd) : undefined)
     if (failed) this.writeError ??= failed
     if (failed || this.writesDone >= this.waitingFor) this.written.wake()
   }

@@ -44,7 +44,11 @@ export const lookup = (host: string, family: 0 | 4 | 6 = 0): Effect.Effect<Array
   Effect.async<Array<ResolvedAddress>, ResolveError>((resume) => {
     dns.lookup(host, { all: true, verbatim: true, family }, (error, addresses) => {
       if (error) {
-        resume(Effect.fail(new ResolveError({ host, reason: resolveReasons[codeOf(error) ?? ""] ?? "Unknown", cause: error })))
+        resume(
+          Effect.fail(
+            new ResolveError({ host, reason: resolveReasons[codeOf(error) ?? ""] ?? "Unknown", cause: error })
+          )
+        )
       } else if (addresses.length === 0) {
         resume(Effect.fail(new ResolveError({ host, reason: "NoAddress" })))
       } else {

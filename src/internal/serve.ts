@@ -28,15 +28,19 @@ export const serve = <A extends ByteStream, E, R>(
   handler: (stream: A) => Effect.Effect<unknown, E, R | Scope.Scope>,
   options: ServeOptions = {}
 ): Effect.Effect<never, ServeError<E>, Exclude<R, Scope.Scope>> =>
-  Effect.scoped(Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function*() {
     const fibers = yield* FiberSet.make<unknown, E>()
     if (options.drainTimeout !== undefined) {
       // Runs before the FiberSet interrupts what is left: handlers get drainTimeout to finish.
       const drainTimeout = Duration.decode(options.drainTimeout)
       // Finalizers are uninterruptible: the wait must be made interruptible for the timeout to cut it.
-      yield* Effect.addFinalizer(() => Effect.interruptible(FiberSet.awaitEmpty(fibers)).pipe(Effect.timeoutOption(drainTimeout)))
+      yield* Effect.addFinalizer(() =>
+        Effect.interruptible(FiberSet.awaitEmpty(fibers)).pipe(Effect.timeoutOption(drainTimeout))
+      )
     }
-    const permits = options.maxConnections === undefined ? undefined : yield* Effect.makeSemaphore(options.maxConnections)
+    const permits = options.maxConnections === undefined
+      ? undefined
+      : yield* Effect.makeSemaphore(options.maxConnections)
     const failFast = options.onHandlerError === "fail"
 
     const handle = (stream: A): Effect.Effect<void, E, Exclude<R, Scope.Scope>> => {
@@ -61,7 +65,10 @@ export const serve = <A extends ByteStream, E, R>(
           Effect.tapError(() => permits ? permits.release(1) : Effect.void),
           // The stream passes to its handler's fiber before anything can interrupt us.
           Effect.flatMap((stream) =>
-            Effect.zipRight(Metric.increment(connectionsAccepted), FiberSet.run(fibers, Effect.interruptible(handle(stream))))
+            Effect.zipRight(
+              Metric.increment(connectionsAccepted),
+              FiberSet.run(fibers, Effect.interruptible(handle(stream)))
+            )
           )
         )
       )
@@ -71,7 +78,9 @@ export const serve = <A extends ByteStream, E, R>(
         ListenError: (error) =>
           (error.reason === "TooManyOpenFiles"
             ? Effect.logWarning("effect-sockets: out of file descriptors, accepting again shortly", error)
-            : Effect.logError("effect-sockets: accept failed", error)).pipe(Effect.zipRight(Effect.sleep(ACCEPT_BACKOFF))),
+            : Effect.logError("effect-sockets: accept failed", error)).pipe(
+              Effect.zipRight(Effect.sleep(ACCEPT_BACKOFF))
+            ),
         // Only listeners that do more than accept (TLS via accept) fail per connection: go on.
         TlsError: (error) => Effect.logWarning("effect-sockets: connection failed while accepting", error),
         BrokenResourceError: (error) => Effect.logWarning("effect-sockets: connection failed while accepting", error)
@@ -79,5 +88,7 @@ export const serve = <A extends ByteStream, E, R>(
     )
 
     const acceptLoop = Effect.forever(acceptNext)
-    return yield* (failFast ? Effect.raceFirst(acceptLoop, Effect.zipRight(FiberSet.join(fibers), Effect.never)) : acceptLoop)
+    return yield* (failFast
+      ? Effect.raceFirst(acceptLoop, Effect.zipRight(FiberSet.join(fibers), Effect.never))
+      : acceptLoop)
   }))

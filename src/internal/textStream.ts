@@ -23,7 +23,8 @@ export const make = (inner: ByteStream, options?: TextOptions): TextStream => {
         error._tag === "EndOfStream"
           ? Effect.flatMap(decode(undefined), (rest) => (rest.length > 0 ? Effect.succeed(rest) : Effect.fail(error)))
           : Effect.fail(error),
-      onSuccess: (bytes): Effect.Effect<string, ReceiveError> => Effect.flatMap(decode(bytes), (text) => (text.length > 0 ? Effect.succeed(text) : loop))
+      onSuccess: (bytes): Effect.Effect<string, ReceiveError> =>
+        Effect.flatMap(decode(bytes), (text) => (text.length > 0 ? Effect.succeed(text) : loop))
     })
     return loop
   }
@@ -35,8 +36,11 @@ export const make = (inner: ByteStream, options?: TextOptions): TextStream => {
     close: inner.close,
     attributes: inner.attributes,
     stream: Stream.repeatEffectOption(
-      Effect.mapError(receive(), (error) =>
-        error._tag === "EndOfStream" ? Option.none() : Option.some(error as Exclude<ReceiveError, EndOfStream>))
+      Effect.mapError(
+        receive(),
+        (error) =>
+          error._tag === "EndOfStream" ? Option.none() : Option.some(error as Exclude<ReceiveError, EndOfStream>)
+      )
     )
   }
 }

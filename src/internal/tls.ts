@@ -53,7 +53,11 @@ export const handshakeFailure = (cause: unknown): TlsError | BrokenResourceError
   if (code !== undefined && (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"))) {
     return new TlsError({ reason: "Protocol", code, cause })
   }
-  return new BrokenResourceError({ reason: code === undefined ? "ConnectionReset" : reasonOf(cause), operation: "TLS handshake", cause })
+  return new BrokenResourceError({
+    reason: code === undefined ? "ConnectionReset" : reasonOf(cause),
+    operation: "TLS handshake",
+    cause
+  })
 }
 
 const contextOptions = (options: TlsOptions): tls.SecureContextOptions => ({
@@ -184,8 +188,10 @@ const makeTlsStream = (
     cause: new Error("the peer closed the transport without a TLS close_notify (possible truncation)")
   })
   const receive = (maxBytes?: number): Effect.Effect<Uint8Array, ReceiveError> =>
-    Effect.catchTag(core.receive(maxBytes), "EndOfStream", (eof) =>
-      Effect.fail(standardCompatible && duplex?.transportEnded === true && !duplex.cleanEnd ? ragged : eof)
+    Effect.catchTag(
+      core.receive(maxBytes),
+      "EndOfStream",
+      (eof) => Effect.fail(standardCompatible && duplex?.transportEnded === true && !duplex.cleanEnd ? ragged : eof)
     )
   // Standard-compatible close sends close_notify first (briefly waiting for it to leave).
   const sendCloseNotify = Effect.async<void>((resume) => {
@@ -208,7 +214,10 @@ const makeTlsStream = (
     receive,
     send: core.send,
     sendEof: Effect.fail(
-      new UnsupportedError({ operation: "sendEof", why: "TLS cannot half-close a stream (close_notify ends both directions in TLS 1.2)" })
+      new UnsupportedError({
+        operation: "sendEof",
+        why: "TLS cannot half-close a stream (close_notify ends both directions in TLS 1.2)"
+      })
     ),
     close,
     attributes: attributesOf(socket, inner, options)

@@ -10,9 +10,9 @@ import type * as Scope from "effect/Scope"
 import type { ByteStream } from "../ByteStream.js"
 import type { Listener, ServeOptions } from "../Listener/index.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
-import { handshake } from "./tls.js"
 import { fromAccept } from "./listener.js"
 import { serve } from "./serve.js"
+import { handshake } from "./tls.js"
 
 /** The default handshake timeout of TLS listeners. */
 const DEFAULT_HANDSHAKE_TIMEOUT = "30 seconds"
@@ -31,13 +31,18 @@ export const withTls = <A extends ByteStream>(inner: Listener<A>, options: TlsOp
   const upgrade = (stream: A) =>
     Effect.acquireRelease(Effect.interruptible(handshake(stream, serverOptions)), (tls) => tls.close)
 
-  const acceptUnscoped = Effect.flatMap(inner.acceptUnscoped, (stream) =>
-    Effect.tapError(handshake(stream, serverOptions), () => stream.close))
+  const acceptUnscoped = Effect.flatMap(
+    inner.acceptUnscoped,
+    (stream) => Effect.tapError(handshake(stream, serverOptions), () => stream.close)
+  )
 
   const plain = fromAccept(inner.addresses, acceptUnscoped, inner.close)
   const self: Listener<TlsStream> = {
     ...plain,
-    serve: <E, R>(handler: (stream: TlsStream) => Effect.Effect<unknown, E, R | Scope.Scope>, serveOptions?: ServeOptions) =>
+    serve: <E, R>(
+      handler: (stream: TlsStream) => Effect.Effect<unknown, E, R | Scope.Scope>,
+      serveOptions?: ServeOptions
+    ) =>
       serve(inner, (stream: A) =>
         Effect.matchEffect(upgrade(stream), {
           onFailure: (error) =>

@@ -10,8 +10,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { Duplex } from "node:stream"
 import type * as net from "node:net"
+import { Duplex } from "node:stream"
 import type * as tls from "node:tls"
 import type { ByteStream } from "../ByteStream.js"
 import { Signal } from "./signal.js"

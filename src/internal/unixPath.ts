@@ -25,12 +25,19 @@ export const toPathBytes = (path: unknown, argument = "path"): Effect.Effect<Buf
       return Effect.fail(
         new InvalidArgumentError({
           argument,
-          why: `is ${bytes.length} bytes long; the kernel's limit for a UNIX socket ${abstract ? "abstract name" : "path"} is ${limit} bytes`
+          why: `is ${bytes.length} bytes long; the kernel's limit for a UNIX socket ${
+            abstract ? "abstract name" : "path"
+          } is ${limit} bytes`
         })
       )
     }
     if (!abstract && bytes.includes(0)) {
-      return Effect.fail(new InvalidArgumentError({ argument, why: "must not contain a NUL byte (only an abstract name starts with one)" }))
+      return Effect.fail(
+        new InvalidArgumentError({
+          argument,
+          why: "must not contain a NUL byte (only an abstract name starts with one)"
+        })
+      )
     }
     return Effect.succeed(bytes)
   })
@@ -61,12 +68,16 @@ export const describePath = (path: Uint8Array): string => {
  * Makes a path free for bind: a stale socket file (nobody there, by `isLive`) is removed; a live
  * socket, or any other kind of file, is AddressInUse and left untouched.
  */
-export const clearStale = (path: Buffer, isLive: (path: Buffer) => Effect.Effect<boolean>): Effect.Effect<void, ListenError> =>
-  Effect.gen(function* () {
+export const clearStale = (
+  path: Buffer,
+  isLive: (path: Buffer) => Effect.Effect<boolean>
+): Effect.Effect<void, ListenError> =>
+  Effect.gen(function*() {
     if (isAbstract(path)) return
     const stat = yield* Effect.sync(() => fs.lstatSync(path, { throwIfNoEntry: false }))
     if (stat === undefined) return
-    const inUse = (why: string) => new ListenError({ reason: "AddressInUse", address: describePath(path), cause: new Error(why) })
+    const inUse = (why: string) =>
+      new ListenError({ reason: "AddressInUse", address: describePath(path), cause: new Error(why) })
     if (!stat.isSocket()) return yield* Effect.fail(inUse("a file that is not a socket is in the way"))
     if (yield* isLive(path)) return yield* Effect.fail(inUse("another socket is bound to this path and in use"))
     yield* Effect.sync(() => fs.rmSync(path, { force: true }))

@@ -13,7 +13,10 @@ export const checkPort = (
 export const invalidPort = (port: unknown, argument: string, allowZero: boolean): InvalidArgumentError | undefined =>
   typeof port === "number" && Number.isInteger(port) && port >= (allowZero ? 0 : 1) && port <= 65535
     ? undefined
-    : new InvalidArgumentError({ argument, why: `must be an integer from ${allowZero ? 0 : 1} to 65535 (got ${String(port)})` })
+    : new InvalidArgumentError({
+      argument,
+      why: `must be an integer from ${allowZero ? 0 : 1} to 65535 (got ${String(port)})`
+    })
 
 /** @internal */
 export const checkHost = (host: unknown, argument: string): Effect.Effect<void, InvalidArgumentError> =>
@@ -23,7 +26,10 @@ export const checkHost = (host: unknown, argument: string): Effect.Effect<void, 
 export const invalidHost = (host: unknown, argument: string): InvalidArgumentError | undefined =>
   typeof host === "string" && host.length > 0 && !host.includes("\0")
     ? undefined
-    : new InvalidArgumentError({ argument, why: `must be a non-empty host name or address (got ${JSON.stringify(host)})` })
+    : new InvalidArgumentError({
+      argument,
+      why: `must be a non-empty host name or address (got ${JSON.stringify(host)})`
+    })
 
 const orVoid = (error: InvalidArgumentError | undefined): Effect.Effect<void, InvalidArgumentError> =>
   error === undefined ? Effect.void : Effect.fail(error)

@@ -49,8 +49,23 @@ const signed = (dir: string, name: string, subject: string, extensions: Readonly
   fs.writeFileSync(path.join(dir, `${name}.ext`), extensions.join("\n") + "\n")
   openssl(dir, ["req", "-new", ...newKey, "-subj", subject, "-keyout", `${name}.key`, "-out", `${name}.csr`])
   openssl(dir, [
-    "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", String(Date.now()),
-    "-days", "2", "-sha256", "-extfile", `${name}.ext`, "-out", `${name}.pem`
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-set_serial",
+    String(Date.now()),
+    "-days",
+    "2",
+    "-sha256",
+    "-extfile",
+    `${name}.ext`,
+    "-out",
+    `${name}.pem`
   ])
 }
 
@@ -70,16 +85,41 @@ export const makeTestCerts = (): TestCerts => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-sockets-test-certs-"))
   try {
     openssl(dir, [
-      "req", "-x509", ...newKey, "-days", "2", "-sha256", "-subj", "/CN=effect-sockets test CA",
-      "-keyout", "ca.key", "-out", "ca.pem",
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"
+      "req",
+      "-x509",
+      ...newKey,
+      "-days",
+      "2",
+      "-sha256",
+      "-subj",
+      "/CN=effect-sockets test CA",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign"
     ])
     signed(dir, "server", "/CN=localhost", leaf(LOCALHOST_SAN, "serverAuth"))
     signed(dir, "client", "/CN=effect-sockets test client", leaf("", "clientAuth"))
     signed(dir, "idna", "/CN=xn--fa-hia.de", leaf("DNS:xn--fa-hia.de", "serverAuth"))
     openssl(dir, [
-      "req", "-x509", ...newKey, "-days", "2", "-sha256", "-subj", "/CN=localhost",
-      "-keyout", "untrusted.key", "-out", "untrusted.pem", "-addext", `subjectAltName=${LOCALHOST_SAN}`
+      "req",
+      "-x509",
+      ...newKey,
+      "-days",
+      "2",
+      "-sha256",
+      "-subj",
+      "/CN=localhost",
+      "-keyout",
+      "untrusted.key",
+      "-out",
+      "untrusted.pem",
+      "-addext",
+      `subjectAltName=${LOCALHOST_SAN}`
     ])
     return {
       dir,
@@ -101,7 +141,7 @@ export const removeTestCerts = (certs: TestCerts): void => fs.rmSync(certs.dir, 
  * Registers `beforeAll`/`afterAll` hooks that make the certificates once for the calling test
  * file and remove them afterwards. Returns an accessor, valid inside tests.
  */
-export const useTestCerts = (): (() => TestCerts) => {
+export const useTestCerts = (): () => TestCerts => {
   let certs: TestCerts | undefined
   beforeAll(() => {
     certs = makeTestCerts()

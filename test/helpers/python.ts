@@ -20,7 +20,7 @@ export const spawnPython = (
   script: string,
   args: ReadonlyArray<string> = []
 ): Effect.Effect<PythonProcess, never, Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const exited = yield* Deferred.make<number | null>()
     let stdout = ""
     let stderr = ""
@@ -73,11 +73,16 @@ export const spawnPython = (
         waiters.add(check)
         check()
         return Effect.sync(() => waiters.delete(check))
-      }).pipe(Effect.timeoutFail({ duration: within, onTimeout: () => failure(`no line within ${Duration.format(within)}`) }))
+      }).pipe(
+        Effect.timeoutFail({ duration: within, onTimeout: () => failure(`no line within ${Duration.format(within)}`) })
+      )
 
     const done = (within: Duration.DurationInput = "15 seconds") =>
       Deferred.await(exited).pipe(
-        Effect.timeoutFail({ duration: within, onTimeout: () => failure(`still running after ${Duration.format(within)}`) }),
+        Effect.timeoutFail({
+          duration: within,
+          onTimeout: () => failure(`still running after ${Duration.format(within)}`)
+        }),
         Effect.flatMap((code) => (code === 0 ? Effect.succeed(stdout) : Effect.fail(failure(`exited with ${code}`))))
       )
 

@@ -37,8 +37,12 @@ export const rawServer = (
       }),
       (server) =>
         Effect.async<void>((resume) => {
-          for (const socket of sockets) socket.destroy()
-          server.close(() => resume(Effect.void))
+          for (const socket of sockets) {
+            socket.destroy()
+          }
+          server.close(() =>
+            resume(Effect.void)
+          )
         })
     )
     return { port: (server.address() as net.AddressInfo).port, accept: Queue.take(accepted) }

@@ -33,7 +33,7 @@ export const settleTo = (
   baseline: ResourceCount,
   within: Duration.DurationInput = "2 seconds"
 ): Effect.Effect<ResourceCount> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const deadline = Date.now() + Duration.toMillis(within)
     let now = countResources()
     while ((now.fds > baseline.fds || now.handles > baseline.handles) && Date.now() < deadline) {
@@ -77,7 +77,11 @@ export class RawPeer {
   }
 
   /** Waits until `condition` holds; fails (naming `what`) if it does not within `within`. */
-  until(condition: () => boolean, what: string, within: Duration.DurationInput = "2 seconds"): Effect.Effect<void, Error> {
+  until(
+    condition: () => boolean,
+    what: string,
+    within: Duration.DurationInput = "2 seconds"
+  ): Effect.Effect<void, Error> {
     const wait = Effect.async<void>((resume) => {
       const check = () => {
         if (condition()) {

@@ -83,33 +83,109 @@ const badPorts = [-1, 65536, 1.5, Number.NaN] as const
 const syncCases: ReadonlyArray<SyncCase> = [
   ...badPorts.flatMap((port): Array<SyncCase> => [
     { name: `connectTcp port ${port}`, effect: () => Socket.connectTcp(HOST, port), argument: "port" },
-    { name: `connectTcp localPort ${port}`, effect: () => Socket.connectTcp(HOST, 80, { localPort: port }), argument: "localPort" },
-    { name: `createTcpListener localPort ${port}`, effect: () => Listener.createTcpListener({ localHost: HOST, localPort: port }), argument: "localPort" },
-    { name: `createUdpSocket localPort ${port}`, effect: () => Datagram.createUdpSocket({ family: "IPv4", localPort: port }), argument: "localPort" },
-    { name: `createConnectedUdpSocket remotePort ${port}`, effect: () => Datagram.createConnectedUdpSocket(HOST, port), argument: "remotePort" }
+    {
+      name: `connectTcp localPort ${port}`,
+      effect: () => Socket.connectTcp(HOST, 80, { localPort: port }),
+      argument: "localPort"
+    },
+    {
+      name: `createTcpListener localPort ${port}`,
+      effect: () => Listener.createTcpListener({ localHost: HOST, localPort: port }),
+      argument: "localPort"
+    },
+    {
+      name: `createUdpSocket localPort ${port}`,
+      effect: () => Datagram.createUdpSocket({ family: "IPv4", localPort: port }),
+      argument: "localPort"
+    },
+    {
+      name: `createConnectedUdpSocket remotePort ${port}`,
+      effect: () => Datagram.createConnectedUdpSocket(HOST, port),
+      argument: "remotePort"
+    }
   ]),
   { name: "connectTcp port 0", effect: () => Socket.connectTcp(HOST, 0), argument: "port" },
   { name: "connectTcp host \"\"", effect: () => Socket.connectTcp("", 80), argument: "host" },
   { name: "connectTcp host with NUL", effect: () => Socket.connectTcp("local\0host", 80), argument: "host" },
-  { name: "connectTcp localHost \"\"", effect: () => Socket.connectTcp(HOST, 80, { localHost: "" }), argument: "localHost" },
-  { name: "createTcpListener localHost \"\"", effect: () => Listener.createTcpListener({ localHost: "" }), argument: "localHost" },
-  { name: "createTcpListener backlog 0", effect: () => Listener.createTcpListener({ localHost: HOST, backlog: 0 }), argument: "backlog" },
-  { name: "createTcpListener backlog -1", effect: () => Listener.createTcpListener({ localHost: HOST, backlog: -1 }), argument: "backlog" },
-  { name: "createUdpSocket without family or localHost", effect: () => Datagram.createUdpSocket({}), argument: "options" },
-  { name: "createUdpSocket localHost \"\"", effect: () => Datagram.createUdpSocket({ localHost: "" }), argument: "localHost" },
-  { name: "createUdpSocket receiveQueueSize 0", effect: () => Datagram.createUdpSocket({ family: "IPv4", receiveQueueSize: 0 }), argument: "receiveQueueSize" },
-  { name: "createConnectedUdpSocket remoteHost \"\"", effect: () => Datagram.createConnectedUdpSocket("", 9), argument: "remoteHost" },
+  {
+    name: "connectTcp localHost \"\"",
+    effect: () => Socket.connectTcp(HOST, 80, { localHost: "" }),
+    argument: "localHost"
+  },
+  {
+    name: "createTcpListener localHost \"\"",
+    effect: () => Listener.createTcpListener({ localHost: "" }),
+    argument: "localHost"
+  },
+  {
+    name: "createTcpListener backlog 0",
+    effect: () => Listener.createTcpListener({ localHost: HOST, backlog: 0 }),
+    argument: "backlog"
+  },
+  {
+    name: "createTcpListener backlog -1",
+    effect: () => Listener.createTcpListener({ localHost: HOST, backlog: -1 }),
+    argument: "backlog"
+  },
+  {
+    name: "createUdpSocket without family or localHost",
+    effect: () => Datagram.createUdpSocket({}),
+    argument: "options"
+  },
+  {
+    name: "createUdpSocket localHost \"\"",
+    effect: () => Datagram.createUdpSocket({ localHost: "" }),
+    argument: "localHost"
+  },
+  {
+    name: "createUdpSocket receiveQueueSize 0",
+    effect: () => Datagram.createUdpSocket({ family: "IPv4", receiveQueueSize: 0 }),
+    argument: "receiveQueueSize"
+  },
+  {
+    name: "createConnectedUdpSocket remoteHost \"\"",
+    effect: () => Datagram.createConnectedUdpSocket("", 9),
+    argument: "remoteHost"
+  },
   { name: "connectUnix path too long", effect: () => Socket.connectUnix(LONG_PATH), argument: "path" },
   { name: "connectUnix abstract name too long", effect: () => Socket.connectUnix(LONG_ABSTRACT), argument: "path" },
-  { name: "connectUnix path with NUL (not abstract)", effect: () => Socket.connectUnix(`${dir}/a\0b`), argument: "path" },
+  {
+    name: "connectUnix path with NUL (not abstract)",
+    effect: () => Socket.connectUnix(`${dir}/a\0b`),
+    argument: "path"
+  },
   { name: "connectUnix path \"\"", effect: () => Socket.connectUnix(""), argument: "path" },
   { name: "createUnixListener path too long", effect: () => Listener.createUnixListener(LONG_PATH), argument: "path" },
-  { name: "createUnixListener path with NUL", effect: () => Listener.createUnixListener(`${dir}/a\0b`), argument: "path" },
-  { name: "createUnixListener backlog 0", effect: () => Listener.createUnixListener(tempPath(), { backlog: 0 }), argument: "backlog" },
-  { name: "createUnixDatagramSocket localPath too long", effect: () => Datagram.createUnixDatagramSocket({ localPath: LONG_PATH }), argument: "localPath" },
-  { name: "createUnixDatagramSocket localPath with NUL", effect: () => Datagram.createUnixDatagramSocket({ localPath: `${dir}/a\0b` }), argument: "localPath" },
-  { name: "createUnixDatagramSocket maxDatagramSize 0", effect: () => Datagram.createUnixDatagramSocket({ maxDatagramSize: 0 }), argument: "maxDatagramSize" },
-  { name: "createConnectedUnixDatagramSocket remotePath too long", effect: () => Datagram.createConnectedUnixDatagramSocket(LONG_PATH), argument: "remotePath" },
+  {
+    name: "createUnixListener path with NUL",
+    effect: () => Listener.createUnixListener(`${dir}/a\0b`),
+    argument: "path"
+  },
+  {
+    name: "createUnixListener backlog 0",
+    effect: () => Listener.createUnixListener(tempPath(), { backlog: 0 }),
+    argument: "backlog"
+  },
+  {
+    name: "createUnixDatagramSocket localPath too long",
+    effect: () => Datagram.createUnixDatagramSocket({ localPath: LONG_PATH }),
+    argument: "localPath"
+  },
+  {
+    name: "createUnixDatagramSocket localPath with NUL",
+    effect: () => Datagram.createUnixDatagramSocket({ localPath: `${dir}/a\0b` }),
+    argument: "localPath"
+  },
+  {
+    name: "createUnixDatagramSocket maxDatagramSize 0",
+    effect: () => Datagram.createUnixDatagramSocket({ maxDatagramSize: 0 }),
+    argument: "maxDatagramSize"
+  },
+  {
+    name: "createConnectedUnixDatagramSocket remotePath too long",
+    effect: () => Datagram.createConnectedUnixDatagramSocket(LONG_PATH),
+    argument: "remotePath"
+  },
   { name: "makePair bufferSize 0", effect: () => ByteStream.makePair({ bufferSize: 0 }), argument: "bufferSize" }
 ]
 
@@ -133,25 +209,87 @@ describe("bad input: arguments refused synchronously, before any I/O", () => {
 
 describe("bad input: errors only the system can report", () => {
   it.live("names that do not resolve, paths that are a directory, a regular file or nothing: typed errors, no fd left, files untouched", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const directory = fs.mkdtempSync(path.join(dir, "d-"))
       const file = tempPath("file")
       fs.writeFileSync(file, "keep me")
       const missing = tempPath("missing")
       yield* turns(2)
       const baseline = countResources()
-      const cases: ReadonlyArray<{ name: string; effect: Effect.Effect<unknown, unknown, Scope.Scope>; tag: string; reasons: ReadonlyArray<string> }> = [
-        { name: "connectTcp \"not a host\"", effect: Socket.connectTcp("not a host", 80), tag: "ResolveError", reasons: ["NotFound"] },
-        { name: "createTcpListener localHost \"not a host\"", effect: Listener.createTcpListener({ localHost: "not a host" }), tag: "ResolveError", reasons: ["NotFound"] },
-        { name: "createUdpSocket localHost \"not a host\"", effect: Datagram.createUdpSocket({ localHost: "not a host" }), tag: "ResolveError", reasons: ["NotFound"] },
-        { name: "connectUnix a directory", effect: Socket.connectUnix(directory), tag: "ConnectError", reasons: ["ConnectionRefused"] },
-        { name: "connectUnix a regular file", effect: Socket.connectUnix(file), tag: "ConnectError", reasons: ["ConnectionRefused"] },
-        { name: "connectUnix nothing there", effect: Socket.connectUnix(missing), tag: "ConnectError", reasons: ["NotFound"] },
-        { name: "createUnixListener on a directory", effect: Listener.createUnixListener(directory), tag: "ListenError", reasons: ["AddressInUse"] },
-        { name: "createUnixListener on a regular file", effect: Listener.createUnixListener(file), tag: "ListenError", reasons: ["AddressInUse"] },
-        { name: "createUnixDatagramSocket on a regular file", effect: Datagram.createUnixDatagramSocket({ localPath: file }), tag: "ListenError", reasons: ["AddressInUse"] },
-        { name: "createConnectedUnixDatagramSocket to a directory", effect: Datagram.createConnectedUnixDatagramSocket(directory), tag: "ConnectError", reasons: ["ConnectionRefused"] },
-        { name: "createConnectedUnixDatagramSocket to nothing", effect: Datagram.createConnectedUnixDatagramSocket(missing), tag: "ConnectError", reasons: ["NotFound"] }
+      const cases: ReadonlyArray<
+        {
+          name: string
+          effect: Effect.Effect<unknown, unknown, Scope.Scope>
+          tag: string
+          reasons: ReadonlyArray<string>
+        }
+      > = [
+        {
+          name: "connectTcp \"not a host\"",
+          effect: Socket.connectTcp("not a host", 80),
+          tag: "ResolveError",
+          reasons: ["NotFound"]
+        },
+        {
+          name: "createTcpListener localHost \"not a host\"",
+          effect: Listener.createTcpListener({ localHost: "not a host" }),
+          tag: "ResolveError",
+          reasons: ["NotFound"]
+        },
+        {
+          name: "createUdpSocket localHost \"not a host\"",
+          effect: Datagram.createUdpSocket({ localHost: "not a host" }),
+          tag: "ResolveError",
+          reasons: ["NotFound"]
+        },
+        {
+          name: "connectUnix a directory",
+          effect: Socket.connectUnix(directory),
+          tag: "ConnectError",
+          reasons: ["ConnectionRefused"]
+        },
+        {
+          name: "connectUnix a regular file",
+          effect: Socket.connectUnix(file),
+          tag: "ConnectError",
+          reasons: ["ConnectionRefused"]
+        },
+        {
+          name: "connectUnix nothing there",
+          effect: Socket.connectUnix(missing),
+          tag: "ConnectError",
+          reasons: ["NotFound"]
+        },
+        {
+          name: "createUnixListener on a directory",
+          effect: Listener.createUnixListener(directory),
+          tag: "ListenError",
+          reasons: ["AddressInUse"]
+        },
+        {
+          name: "createUnixListener on a regular file",
+          effect: Listener.createUnixListener(file),
+          tag: "ListenError",
+          reasons: ["AddressInUse"]
+        },
+        {
+          name: "createUnixDatagramSocket on a regular file",
+          effect: Datagram.createUnixDatagramSocket({ localPath: file }),
+          tag: "ListenError",
+          reasons: ["AddressInUse"]
+        },
+        {
+          name: "createConnectedUnixDatagramSocket to a directory",
+          effect: Datagram.createConnectedUnixDatagramSocket(directory),
+          tag: "ConnectError",
+          reasons: ["ConnectionRefused"]
+        },
+        {
+          name: "createConnectedUnixDatagramSocket to nothing",
+          effect: Datagram.createConnectedUnixDatagramSocket(missing),
+          tag: "ConnectError",
+          reasons: ["NotFound"]
+        }
       ]
       const rows: Array<{ name: string; outcome: Outcome; ok: boolean }> = []
       for (const c of cases) {
@@ -180,7 +318,7 @@ interface Pair {
 const pairs: ReadonlyArray<{ readonly name: string; readonly make: Effect.Effect<Pair, unknown, Scope.Scope> }> = [
   {
     name: "TCP",
-    make: Effect.gen(function* () {
+    make: Effect.gen(function*() {
       const listener = yield* Listener.createTcpListener({ localHost: HOST })
       const address = listener.addresses[0]!
       const ours = yield* Socket.connectTcp(HOST, address._tag === "InetAddress" ? address.port : 0)
@@ -189,7 +327,7 @@ const pairs: ReadonlyArray<{ readonly name: string; readonly make: Effect.Effect
   },
   {
     name: "UNIX stream",
-    make: Effect.gen(function* () {
+    make: Effect.gen(function*() {
       const at = tempPath("u")
       const listener = yield* Listener.createUnixListener(at)
       const ours = yield* Socket.connectUnix(at)
@@ -198,10 +336,15 @@ const pairs: ReadonlyArray<{ readonly name: string; readonly make: Effect.Effect
   },
   {
     name: "TLS",
-    make: Effect.gen(function* () {
-      const listener = yield* Listener.createTcpListener({ localHost: HOST, tls: { cert: certs().server.cert, key: certs().server.key } })
+    make: Effect.gen(function*() {
+      const listener = yield* Listener.createTcpListener({
+        localHost: HOST,
+        tls: { cert: certs().server.cert, key: certs().server.key }
+      })
       const address = listener.addresses[0]!
-      const connecting = yield* Effect.fork(Socket.connectTcp(HOST, address._tag === "InetAddress" ? address.port : 0, { tls: { ca: certs().ca.cert } }))
+      const connecting = yield* Effect.fork(
+        Socket.connectTcp(HOST, address._tag === "InetAddress" ? address.port : 0, { tls: { ca: certs().ca.cert } })
+      )
       const peer = yield* listener.accept
       return { ours: yield* connecting.await.pipe(Effect.flatten), peer }
     })
@@ -216,7 +359,11 @@ const pairs: ReadonlyArray<{ readonly name: string; readonly make: Effect.Effect
 const largestAllocation = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.acquireUseRelease(
     Effect.sync(() => {
-      const originals = { allocUnsafe: Buffer.allocUnsafe, alloc: Buffer.alloc, allocUnsafeSlow: Buffer.allocUnsafeSlow }
+      const originals = {
+        allocUnsafe: Buffer.allocUnsafe,
+        alloc: Buffer.alloc,
+        allocUnsafeSlow: Buffer.allocUnsafeSlow
+      }
       const seen = { largest: 0 }
       const watch = <F extends (size: number, ...rest: Array<any>) => Buffer>(f: F): F =>
         ((size: number, ...rest: Array<any>) => {
@@ -239,7 +386,7 @@ const largestAllocation = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 
 /** Receives exactly `n` bytes (bounded). */
 const receiveN = (stream: ByteStream.ByteStream, n: number) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     let got = Buffer.alloc(0)
     for (let i = 0; i < 1000 && got.length < n; i++) got = Buffer.concat([got, yield* stream.receive(n - got.length)])
     return got.toString()
@@ -248,7 +395,7 @@ const receiveN = (stream: ByteStream.ByteStream, n: number) =>
 describe("bad input on a connected stream", () => {
   for (const { make, name } of pairs) {
     it.scopedLive(`${name}: maxBytes 0, -1, 1.5, NaN are refused synchronously; 2**40 is accepted and bounded; the stream keeps working`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const { ours, peer } = yield* make
         const bad = [0, -1, 1.5, Number.NaN].map((maxBytes) => ({ maxBytes, ...runSync(ours.receive(maxBytes)) }))
         yield* peer.send("hello")
@@ -263,7 +410,9 @@ describe("bad input on a connected stream", () => {
         const stillWorks = Exit.isSuccess(after) && after.value === "again"
         report(`bad input maxBytes ${name}`, {
           refused: bad.map((b) => `${b.maxBytes}: ${b.tag}(${b.argument ?? ""})`),
-          "2**40": hugeBytes !== undefined ? `${JSON.stringify(hugeBytes)}` : hugeOutcome.tag + `(${hugeOutcome.reason ?? hugeOutcome.argument ?? ""})`,
+          "2**40": hugeBytes !== undefined
+            ? `${JSON.stringify(hugeBytes)}`
+            : hugeOutcome.tag + `(${hugeOutcome.reason ?? hugeOutcome.argument ?? ""})`,
           largestAllocation: mib(huge.largest),
           stillWorks
         })
@@ -273,13 +422,15 @@ describe("bad input on a connected stream", () => {
         }
         // Either accepted and bounded, or refused as an argument error; never a broken stream.
         if (hugeOutcome.tag === "Success") expect(hugeBytes).toBe("hello")
-        else expect(hugeOutcome.tag, `receive(2**40) gave ${hugeOutcome.tag}(${hugeOutcome.reason ?? ""})`).toBe("InvalidArgumentError")
+        else {expect(hugeOutcome.tag, `receive(2**40) gave ${hugeOutcome.tag}(${hugeOutcome.reason ?? ""})`).toBe(
+            "InvalidArgumentError"
+          )}
         expect(huge.largest, "receive(2**40) allocated a buffer sized by maxBytes").toBeLessThan(64 * MiB)
         expect(stillWorks, "the stream still works after bad maxBytes").toBe(true)
       }))
 
     it.scopedLive(`${name}: send after close and after sendEof is ClosedResourceError; receive after EndOfStream is EndOfStream again, after close ClosedResourceError`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const { ours, peer } = yield* make
         const results: Record<string, string> = {}
         // The peer ends its side; we read to EndOfStream, twice.
@@ -313,7 +464,7 @@ describe("bad input on a connected stream", () => {
   }
 
   it.scopedLive("UNIX stream fd passing: fds -1, a closed fd, a non-fd object, none; msglen/maxfds out of range: InvalidArgumentError, synchronously; the stream keeps working", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = tempPath("fd")
       const listener = yield* Listener.createUnixListener(at)
       const ours = yield* Socket.connectUnix(at)
@@ -347,7 +498,7 @@ describe("bad input on a connected stream", () => {
     }))
 
   it.scopedLive("UNIX stream receiveFds(msglen = 2**40): accepted and bounded, or refused — never a broken stream or a huge allocation", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const at = tempPath("fdbig")
       const listener = yield* Listener.createUnixListener(at)
       const ours = yield* Socket.connectUnix(at)
@@ -360,7 +511,9 @@ describe("bad input on a connected stream", () => {
       const after = yield* Effect.exit(receiveN(peer, 5))
       const stillWorks = Exit.isSuccess(after) && after.value === "again"
       report("bad input receiveFds msglen 2**40", {
-        outcome: Exit.isSuccess(huge.exit) ? JSON.stringify(Buffer.from(huge.exit.value[0]).toString()) : `${outcome.tag}(${outcome.reason ?? outcome.argument ?? ""})`,
+        outcome: Exit.isSuccess(huge.exit)
+          ? JSON.stringify(Buffer.from(huge.exit.value[0]).toString())
+          : `${outcome.tag}(${outcome.reason ?? outcome.argument ?? ""})`,
         largestAllocation: mib(huge.largest),
         stillWorks
       })
@@ -371,7 +524,7 @@ describe("bad input on a connected stream", () => {
     }))
 
   it.scopedLive("datagram sockets: sendto to a bad port or host is InvalidArgumentError; send after close is ClosedResourceError", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const udp = yield* Datagram.createUdpSocket({ family: "IPv4", localHost: HOST })
       const connectedUdp = yield* Datagram.createConnectedUdpSocket(HOST, udp.attributes.localAddress.port)
       const at = tempPath("dg")
@@ -380,7 +533,8 @@ describe("bad input on a connected stream", () => {
       const rows: Record<string, string> = {}
       for (const port of badPorts) rows[`sendto port ${port}`] = `${runSync(udp.sendto("x", HOST, port)).tag}`
       rows["sendto host \"\""] = runSync(udp.sendto("x", "", 9)).tag
-      rows["sendto host undefined (an untyped caller)"] = runSync(udp.sendto("x", undefined as unknown as string, 9)).tag
+      rows["sendto host undefined (an untyped caller)"] =
+        runSync(udp.sendto("x", undefined as unknown as string, 9)).tag
       rows["unix sendto path too long"] = runSync(unix.sendto("x", LONG_PATH)).tag
       yield* udp.close
       yield* connectedUdp.close
@@ -399,10 +553,12 @@ describe("bad input on a connected stream", () => {
     }))
 
   it.live("UNIX datagram maxDatagramSize 2**40: refused (or bounded), never a leaked fd or a huge allocation", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       yield* turns(2)
       const baseline = countResources()
-      const result = yield* largestAllocation(Effect.scoped(Datagram.createUnixDatagramSocket({ maxDatagramSize: 2 ** 40 })))
+      const result = yield* largestAllocation(
+        Effect.scoped(Datagram.createUnixDatagramSocket({ maxDatagramSize: 2 ** 40 }))
+      )
       const outcome = outcomeOf(result.exit)
       yield* expectBackToBaseline("bad input maxDatagramSize 2**40", baseline, "1 second", {
         outcome: `${outcome.tag}(${outcome.argument ?? outcome.reason ?? ""})`,

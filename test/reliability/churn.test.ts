@@ -23,8 +23,8 @@ import {
   countResources,
   expectBackToBaseline,
   memoryAfterGc,
-  mib,
   MiB,
+  mib,
   prng,
   scaled,
   SEED,
@@ -83,8 +83,13 @@ const sum = (record: Record<string, number>) => Object.values(record).reduce((a,
  * is interrupted after `plan.turns` event-loop turns: if the interrupt lands, the cycle stops
  * there (its scope then closes whatever was opened).
  */
-const stage = <A, E, R>(plan: Plan, phase: Phase, stats: Stats, self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Cut, R> =>
-  plan.phase !== phase ? self : Effect.gen(function* () {
+const stage = <A, E, R>(
+  plan: Plan,
+  phase: Phase,
+  stats: Stats,
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | Cut, R> =>
+  plan.phase !== phase ? self : Effect.gen(function*() {
     const fiber = yield* Effect.fork(self)
     yield* turns(plan.turns)
     const exit = yield* Fiber.interrupt(fiber)
@@ -117,7 +122,7 @@ const planOf = (index: number, phases: ReadonlyArray<Phase>, seed: number, maxPa
 
 /** Receives exactly `n` bytes (bounded chunk count). */
 const receiveExactly = (stream: ByteStream.ByteStream, n: number) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const chunks: Array<Uint8Array> = []
     let got = 0
     for (let i = 0; i < 100_000 && got < n; i++) {
@@ -136,7 +141,7 @@ const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from
  * listener's side instead of using up the client's ephemeral ports over 10,000 cycles.
  */
 const echoHandler = (serverEnds: Record<string, number>) => (stream: ByteStream.ByteStream) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const buffered = ByteStream.buffered(stream)
     const header = yield* buffered.receiveExactly(4)
     yield* buffered.send(header)
@@ -180,11 +185,16 @@ const streamCycle = <E1, E2>(
   handshake?: (stream: ByteStream.ByteStream) => Effect.Effect<ByteStream.ByteStream, E2, Scope.Scope>
 ) =>
 (plan: Plan, stats: Stats) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     let stream = yield* stage(plan, "connect", stats, connect)
     if (handshake) stream = yield* stage(plan, "handshake", stats, handshake(stream))
     yield* stage(plan, "send", stats, stream.send(plan.payload))
-    const echo = yield* stage(plan, "receive", stats, Effect.timeout(receiveExactly(stream, plan.payload.length), "5 seconds"))
+    const echo = yield* stage(
+      plan,
+      "receive",
+      stats,
+      Effect.timeout(receiveExactly(stream, plan.payload.length), "5 seconds")
+    )
     if (!same(echo, plan.payload)) stats.mismatches++
     yield* stage(plan, "close", stats, stream.close)
     stats.completed++
@@ -192,7 +202,10 @@ const streamCycle = <E1, E2>(
 
 let unique = 0
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "es-churn-"))
-const withTempDir = Effect.acquireRelease(Effect.sync(tempDir), (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+const withTempDir = Effect.acquireRelease(
+  Effect.sync(tempDir),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
 
 const transports: ReadonlyArray<Transport> = [
   {
@@ -201,7 +214,7 @@ const transports: ReadonlyArray<Transport> = [
     phases: ["connect", "send", "receive", "close"],
     maxPayload: 32 * 1024,
     setup: (serverEnds, serverFibers) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const listener = yield* Listener.createTcpListener({ localHost: HOST })
         const address = listener.addresses[0]!
         const port = address._tag === "InetAddress" ? address.port : 0
@@ -215,7 +228,7 @@ const transports: ReadonlyArray<Transport> = [
     phases: ["connect", "handshake", "send", "receive", "close"],
     maxPayload: 32 * 1024,
     setup: (serverEnds, serverFibers) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const listener = yield* Listener.createTcpListener({
           localHost: HOST,
           tls: { cert: certs().server.cert, key: certs().server.key }
@@ -235,7 +248,7 @@ const transports: ReadonlyArray<Transport> = [
     phases: ["connect", "send", "receive", "close"],
     maxPayload: 32 * 1024,
     setup: (serverEnds, serverFibers) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const dir = yield* withTempDir
         const at = path.join(dir, `s${++unique}`)
         const listener = yield* Listener.createUnixListener(at)
@@ -249,7 +262,7 @@ const transports: ReadonlyArray<Transport> = [
     phases: ["connect", "send", "receive", "close"],
     maxPayload: 1024,
     setup: (serverEnds, serverFibers) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const server = yield* Datagram.createUdpSocket({ family: "IPv4", localHost: HOST })
         const port = server.attributes.localAddress.port
         const echo = Effect.flatMap(server.receive, ([payload, [host, port]]) => server.sendto(payload, host, port))
@@ -257,7 +270,7 @@ const transports: ReadonlyArray<Transport> = [
           Effect.forever(Effect.catchAll(echo, (error) => Effect.sync(() => bump(serverEnds, error._tag))))
         ))
         return (plan: Plan, stats: Stats) =>
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             const socket = yield* stage(plan, "connect", stats, Datagram.createConnectedUdpSocket(HOST, port))
             yield* stage(plan, "send", stats, socket.send(plan.payload))
             const echo = yield* stage(plan, "receive", stats, Effect.timeout(socket.receive, "2 seconds"))
@@ -273,18 +286,25 @@ const transports: ReadonlyArray<Transport> = [
     phases: ["connect", "send", "receive", "close"],
     maxPayload: 1024,
     setup: (serverEnds, serverFibers) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const dir = yield* withTempDir
         const at = path.join(dir, `d${++unique}`)
         const server = yield* Datagram.createUnixDatagramSocket({ localPath: at })
         const echo = Effect.flatMap(server.receive, ([payload, sender]) =>
-          sender === null ? Effect.sync(() => bump(serverEnds, "unboundSender")) : server.sendto(payload, sender))
+          sender === null
+            ? Effect.sync(() => bump(serverEnds, "unboundSender"))
+            : server.sendto(payload, sender))
         yield* Effect.forkScoped(serverFibers.supervised(
           Effect.forever(Effect.catchAll(echo, (error) => Effect.sync(() => bump(serverEnds, error._tag))))
         ))
         return (plan: Plan, stats: Stats) =>
-          Effect.gen(function* () {
-            const socket = yield* stage(plan, "connect", stats, Datagram.createConnectedUnixDatagramSocket(at, { autobind: true }))
+          Effect.gen(function*() {
+            const socket = yield* stage(
+              plan,
+              "connect",
+              stats,
+              Datagram.createConnectedUnixDatagramSocket(at, { autobind: true })
+            )
             yield* stage(plan, "send", stats, socket.send(plan.payload))
             const echo = yield* stage(plan, "receive", stats, Effect.timeout(socket.receive, "2 seconds"))
             if (!same(echo, plan.payload)) stats.mismatches++
@@ -299,9 +319,11 @@ describe("leak under churn", () => {
   transports.forEach((transport, index) => {
     const seed = SEED + index
     it.scopedLive(
-      `${transport.name}: ${transport.cycles} connect/send/receive/close cycles, ${INTERRUPTED_FRACTION * 100}% interrupted at random points, leave no fd, handle, fiber or heap behind`,
+      `${transport.name}: ${transport.cycles} connect/send/receive/close cycles, ${
+        INTERRUPTED_FRACTION * 100
+      }% interrupted at random points, leave no fd, handle, fiber or heap behind`,
       () =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const logs = countingLogger()
           const serverEnds: Record<string, number> = {}
           const serverFibers = yield* trackFibers
@@ -332,7 +354,8 @@ describe("leak under churn", () => {
 
           const stats = newStats()
           const started = Date.now()
-          const deadline = started + TIME_BUDGET_MS * Math.max(1, transport.cycles / (transport.name === "TLS" ? 1_000 : 10_000))
+          const deadline = started +
+            TIME_BUDGET_MS * Math.max(1, transport.cycles / (transport.name === "TLS" ? 1_000 : 10_000))
           let skipped = 0
           yield* clientFibers.supervised(
             Effect.forEach(

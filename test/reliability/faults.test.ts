@@ -83,10 +83,10 @@ const failureOf = <A, E>(self: Effect.Effect<A, E>, what: string): Effect.Effect
 
 describe("faults: peer reset", () => {
   it.scopedLive("TCP client: a peer's RST fails a pending receive, a later receive, send and sendEof with BrokenResourceError(ConnectionReset)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const server = yield* rawServer(HOST)
       const baseline = countResources()
-      const figures = yield* Effect.scoped(Effect.gen(function* () {
+      const figures = yield* Effect.scoped(Effect.gen(function*() {
         const stream = yield* Socket.connectTcp(HOST, server.port)
         const peer = yield* server.accept
         const pending = yield* Effect.fork(stream.receive())
@@ -118,31 +118,39 @@ describe("faults: peer reset", () => {
     }))
 
   it.scopedLive("TCP accepted side: a client's RST fails the handler's receive with BrokenResourceError(ConnectionReset)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const listener = yield* Listener.createTcpListener({ localHost: HOST })
       const address = listener.addresses[0]!
       const port = address._tag === "InetAddress" ? address.port : 0
       const baseline = countResources()
-      const failure = yield* Effect.scoped(Effect.gen(function* () {
-        const client = yield* Effect.acquireRelease(connectRawUnscoped(HOST, port), (peer) => Effect.sync(() => peer.socket.destroy()))
+      const failure = yield* Effect.scoped(Effect.gen(function*() {
+        const client = yield* Effect.acquireRelease(
+          connectRawUnscoped(HOST, port),
+          (peer) => Effect.sync(() => peer.socket.destroy())
+        )
         const stream = yield* listener.accept
         const pending = yield* Effect.fork(stream.receive())
         yield* awaitSuspended(pending)
         client.socket.resetAndDestroy()
         return yield* failureOf(Fiber.join(pending), "pending receive")
       }))
-      yield* expectBackToBaseline("faults reset TCP accepted", baseline, "2 seconds", { receive: `${failure._tag}(${failure.reason})` })
+      yield* expectBackToBaseline("faults reset TCP accepted", baseline, "2 seconds", {
+        receive: `${failure._tag}(${failure.reason})`
+      })
       expect(failure._tag).toBe("BrokenResourceError")
       expect(failure.reason).toBe("ConnectionReset")
     }))
 
   it.scopedLive("TLS: an RST under the TLS session fails receive and send with BrokenResourceError", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       // node:tls serves behind a plain TCP relay; resetting the relay's client-facing socket
       // (a plain net.Socket) sends a real RST under the TLS session.
       const tlsServer = yield* Effect.acquireRelease(
         Effect.async<tls.Server>((resume) => {
-          const server = tls.createServer({ cert: certs().server.cert, key: certs().server.key }, (socket) => void socket.on("error", () => {}))
+          const server = tls.createServer(
+            { cert: certs().server.cert, key: certs().server.key },
+            (socket) => void socket.on("error", () => {})
+          )
           server.listen({ host: HOST, port: 0 }, () => resume(Effect.succeed(server)))
         }),
         (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
@@ -176,7 +184,7 @@ describe("faults: peer reset", () => {
       const port = (relay.address() as net.AddressInfo).port
       yield* turns(2)
       const baseline = countResources()
-      const figures = yield* Effect.scoped(Effect.gen(function* () {
+      const figures = yield* Effect.scoped(Effect.gen(function*() {
         const stream = yield* Socket.connectTcp(HOST, port, { tls: { ca: certs().ca.cert, hostname: HOST } })
         const socket = yield* Queue.take(facing)
         // Let the server's post-handshake messages (TLS 1.3 session tickets) arrive first.
@@ -199,12 +207,12 @@ describe("faults: peer reset", () => {
     }))
 
   it.scopedLive("UNIX stream: a peer that closes with our data unread resets us: BrokenResourceError(ConnectionReset)", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       yield* Effect.addFinalizer(() => removeDir)
       const at = tempPath()
       const listener = yield* Listener.createUnixListener(at)
       const baseline = countResources()
-      const figures = yield* Effect.scoped(Effect.gen(function* () {
+      const figures = yield* Effect.scoped(Effect.gen(function*() {
         const client = yield* Socket.connectUnix(at)
         const accepted = yield* listener.accept
         yield* client.send("unread by the peer")
@@ -232,7 +240,7 @@ describe("faults: peer half-close", () => {
   }> = [
     {
       name: "TCP",
-      setup: Effect.gen(function* () {
+      setup: Effect.gen(function*() {
         const server = yield* rawServer(HOST)
         const stream = yield* Socket.connectTcp(HOST, server.port)
         return { stream, peer: yield* server.accept }
@@ -240,13 +248,16 @@ describe("faults: peer half-close", () => {
     },
     {
       name: "UNIX stream",
-      setup: Effect.gen(function* () {
+      setup: Effect.gen(function*() {
         yield* Effect.addFinalizer(() => removeDir)
         const at = tempPath()
         const accepted = yield* Queue.unbounded<net.Socket>()
         yield* Effect.acquireRelease(
           Effect.async<net.Server>((resume) => {
-            const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => Queue.unsafeOffer(accepted, socket))
+            const server = net.createServer(
+              { allowHalfOpen: true, pauseOnConnect: true },
+              (socket) => Queue.unsafeOffer(accepted, socket)
+            )
             server.listen({ path: at }, () => resume(Effect.succeed(server)))
           }),
           (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
@@ -260,7 +271,7 @@ describe("faults: peer half-close", () => {
   ]
   for (const { name, setup } of cases) {
     it.scopedLive(`${name}: 256 KiB then FIN from the peer: every byte, then EndOfStream (twice); we can still send and the peer gets it`, () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const { peer, stream } = yield* setup
         const data = Buffer.alloc(256 * 1024)
         for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff
@@ -301,10 +312,10 @@ describe("faults: peer half-close", () => {
 
 describe("faults: EPIPE", () => {
   it.scopedLive("TCP: sends to a peer that closed fail with BrokenResourceError (BrokenPipe or ConnectionReset) and the OS error", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const server = yield* rawServer(HOST)
       const baseline = countResources()
-      const figures = yield* Effect.scoped(Effect.gen(function* () {
+      const figures = yield* Effect.scoped(Effect.gen(function*() {
         const stream = yield* Socket.connectTcp(HOST, server.port)
         const peer = yield* server.accept
         peer.destroy()
@@ -319,7 +330,11 @@ describe("faults: EPIPE", () => {
             continue
           }
           const failure = Option.getOrUndefined(Exit.causeOption(exit))
-          return { okSends, failure: failure?._tag === "Fail" ? (failure.error as Broken) : undefined, raw: String(failure) }
+          return {
+            okSends,
+            failure: failure?._tag === "Fail" ? (failure.error as Broken) : undefined,
+            raw: String(failure)
+          }
         }
         return { okSends, failure: undefined, raw: "no failure" }
       }))
@@ -334,10 +349,10 @@ describe("faults: EPIPE", () => {
     }))
 
   it.scopedLive("TCP: a send blocked on a full peer fails with BrokenResourceError when the peer goes away", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const server = yield* rawServer(HOST)
       const baseline = countResources()
-      const failure = yield* Effect.scoped(Effect.gen(function* () {
+      const failure = yield* Effect.scoped(Effect.gen(function*() {
         const stream = yield* Socket.connectTcp(HOST, server.port)
         const peer = yield* server.accept // paused: never reads
         const chunk = new Uint8Array(1024 * 1024)
@@ -351,24 +366,28 @@ describe("faults: EPIPE", () => {
         peer.destroy()
         return yield* failureOf(Fiber.join(blocked), "the send blocked when the peer went away")
       }))
-      yield* expectBackToBaseline("faults EPIPE blocked send", baseline, "2 seconds", { failure: `${failure._tag}(${failure.reason})` })
+      yield* expectBackToBaseline("faults EPIPE blocked send", baseline, "2 seconds", {
+        failure: `${failure._tag}(${failure.reason})`
+      })
       expect(failure._tag).toBe("BrokenResourceError")
       expect(["BrokenPipe", "ConnectionReset"]).toContain(failure.reason)
     }))
 
   it.scopedLive("UNIX stream: a send to a closed peer fails with BrokenResourceError(BrokenPipe) and the OS error", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       yield* Effect.addFinalizer(() => removeDir)
       const at = tempPath()
       const listener = yield* Listener.createUnixListener(at)
       const baseline = countResources()
-      const failure = yield* Effect.scoped(Effect.gen(function* () {
+      const failure = yield* Effect.scoped(Effect.gen(function*() {
         const client = yield* Socket.connectUnix(at)
         const accepted = yield* listener.accept
         yield* accepted.close
         return yield* failureOf(client.send("x"), "UNIX send to a closed peer")
       }))
-      yield* expectBackToBaseline("faults EPIPE UNIX", baseline, "2 seconds", { failure: `${failure._tag}(${failure.reason}, ${failure.cause?.code})` })
+      yield* expectBackToBaseline("faults EPIPE UNIX", baseline, "2 seconds", {
+        failure: `${failure._tag}(${failure.reason}, ${failure.cause?.code})`
+      })
       expect(failure._tag).toBe("BrokenResourceError")
       expect(failure.reason).toBe("BrokenPipe")
       expect(failure.cause?.code).toBe("EPIPE")
@@ -391,60 +410,61 @@ interface ChildEvent {
 }
 
 /** The EMFILE fixture (64 fds at most), its events as they come; killed with the scope. */
-const emfileServer = (unixPath: string | undefined) => Effect.gen(function* () {
-  const events: Array<ChildEvent> = []
-  let stderr = ""
-  const child = yield* Effect.acquireRelease(
-    Effect.sync(() => {
-      const child = spawn(process.execPath, ["--import", "tsx", "test/reliability/fixtures/emfile-server.ts"], {
-        cwd: ROOT,
-        stdio: ["pipe", "pipe", "pipe"],
-        env: { ...process.env, EMFILE_LIMIT: "64", ...(unixPath === undefined ? {} : { EMFILE_PATH: unixPath }) }
-      })
-      let buffered = ""
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-        buffered += chunk
-        let newline: number
-        while ((newline = buffered.indexOf("\n")) >= 0) {
-          const line = buffered.slice(0, newline)
-          buffered = buffered.slice(newline + 1)
-          try {
-            events.push(JSON.parse(line) as ChildEvent)
-          } catch {
-            stderr += `(stdout) ${line}\n`
+const emfileServer = (unixPath: string | undefined) =>
+  Effect.gen(function*() {
+    const events: Array<ChildEvent> = []
+    let stderr = ""
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const child = spawn(process.execPath, ["--import", "tsx", "test/reliability/fixtures/emfile-server.ts"], {
+          cwd: ROOT,
+          stdio: ["pipe", "pipe", "pipe"],
+          env: { ...process.env, EMFILE_LIMIT: "64", ...(unixPath === undefined ? {} : { EMFILE_PATH: unixPath }) }
+        })
+        let buffered = ""
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+          buffered += chunk
+          let newline: number
+          while ((newline = buffered.indexOf("\n")) >= 0) {
+            const line = buffered.slice(0, newline)
+            buffered = buffered.slice(newline + 1)
+            try {
+              events.push(JSON.parse(line) as ChildEvent)
+            } catch {
+              stderr += `(stdout) ${line}\n`
+            }
           }
+        })
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+        return child
+      }),
+      (child) =>
+        Effect.async<void>((resume) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+          child.once("exit", () => resume(Effect.void))
+          child.kill("SIGKILL")
+        })
+    )
+    /** Waits (bounded) for an event matching `p`. */
+    const waitFor = (p: (e: ChildEvent) => boolean, what: string, within = 15_000) =>
+      Effect.gen(function*() {
+        const deadline = Date.now() + within
+        while (Date.now() < deadline) {
+          const found = events.find(p)
+          if (found) return found
+          if (child.exitCode !== null) break
+          yield* Effect.sleep("10 millis")
         }
+        return yield* Effect.die(new Error(`emfile child: no ${what} (exit ${child.exitCode}); stderr: ${stderr}`))
       })
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-      return child
-    }),
-    (child) =>
-      Effect.async<void>((resume) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
-        child.once("exit", () => resume(Effect.void))
-        child.kill("SIGKILL")
-      })
-  )
-  /** Waits (bounded) for an event matching `p`. */
-  const waitFor = (p: (e: ChildEvent) => boolean, what: string, within = 15_000) =>
-    Effect.gen(function* () {
-      const deadline = Date.now() + within
-      while (Date.now() < deadline) {
-        const found = events.find(p)
-        if (found) return found
-        if (child.exitCode !== null) break
-        yield* Effect.sleep("10 millis")
-      }
-      return yield* Effect.die(new Error(`emfile child: no ${what} (exit ${child.exitCode}); stderr: ${stderr}`))
-    })
-  /** The child's CPU time so far (utime + stime), in clock ticks (`/proc/<pid>/stat`). */
-  const cpuTicks = () => {
-    const stat = fs.readFileSync(`/proc/${child.pid}/stat`, "utf8")
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return Number(fields[11]) + Number(fields[12])
-  }
-  return { events, waitFor, cpuTicks, stderr: () => stderr }
-})
+    /** The child's CPU time so far (utime + stime), in clock ticks (`/proc/<pid>/stat`). */
+    const cpuTicks = () => {
+      const stat = fs.readFileSync(`/proc/${child.pid}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      return Number(fields[11]) + Number(fields[12])
+    }
+    return { events, waitFor, cpuTicks, stderr: () => stderr }
+  })
 
 /** A raw client of the fixture (TCP or UNIX path) that records what it receives. */
 const rawClient = (target: number | string): Effect.Effect<RawPeer, Error> =>
@@ -461,77 +481,87 @@ describe("faults: accept under EMFILE", () => {
    */
   const transports = ["TCP", "UNIX stream"] as const
   for (const transport of transports) {
-    it.scopedLive(`${transport}: a child limited to 64 fds does not spin while exhausted and serves again once fds free up`, () =>
-      Effect.gen(function* () {
-        yield* Effect.addFinalizer(() => removeDir)
-        const unixPath = transport === "TCP" ? undefined : tempPath()
-        const child = yield* emfileServer(unixPath)
-        const listening = yield* child.waitFor((e) => e.event === "listening", "listening line")
-        const target = unixPath ?? listening.port!
-        const clients: Array<RawPeer> = []
-        yield* Effect.addFinalizer(() => Effect.sync(() => clients.forEach((c) => c.socket.destroy())))
-        const connect = Effect.either(rawClient(target)).pipe(
-          Effect.tap((result) => Effect.sync(() => result._tag === "Right" && clients.push(result.right)))
-        )
+    it.scopedLive(
+      `${transport}: a child limited to 64 fds does not spin while exhausted and serves again once fds free up`,
+      () =>
+        Effect.gen(function*() {
+          yield* Effect.addFinalizer(() => removeDir)
+          const unixPath = transport === "TCP" ? undefined : tempPath()
+          const child = yield* emfileServer(unixPath)
+          const listening = yield* child.waitFor((e) => e.event === "listening", "listening line")
+          const target = unixPath ?? listening.port!
+          const clients: Array<RawPeer> = []
+          yield* Effect.addFinalizer(() => Effect.sync(() => clients.forEach((c) => c.socket.destroy())))
+          const connect = Effect.either(rawClient(target)).pipe(
+            Effect.tap((result) => Effect.sync(() => result._tag === "Right" && clients.push(result.right)))
+          )
 
-        // A burst of 80 clients: more than the child's 64 fds can hold.
-        yield* Effect.forEach(Array.from({ length: 80 }), () => connect, { concurrency: "unbounded", discard: true })
-        yield* Effect.sleep("500 millis")
-        const servedDuringBurst = child.events.filter((e) => e.event === "served").length
+          // A burst of 80 clients: more than the child's 64 fds can hold.
+          yield* Effect.forEach(Array.from({ length: 80 }), () => connect, { concurrency: "unbounded", discard: true })
+          yield* Effect.sleep("500 millis")
+          const servedDuringBurst = child.events.filter((e) => e.event === "served").length
 
-        // Exhausted: new clients keep knocking (one every 20 ms for 1 s). The child must not
-        // spin: little CPU, and (UNIX) at most one TooManyOpenFiles warning per back-off.
-        const windowStart = Date.now()
-        const ticksBefore = child.cpuTicks()
-        for (let i = 0; i < 50; i++) {
-          yield* Effect.fork(connect)
-          yield* Effect.sleep("20 millis")
-        }
-        const windowMs = Date.now() - windowStart
-        const ticksDuring = child.cpuTicks() - ticksBefore
-        const cpuShare = ticksDuring / 100 / (windowMs / 1000) // USER_HZ = 100 on Linux
-        const warnings = child.events.filter((e) => e.reason === "TooManyOpenFiles")
-        const inWindow = warnings.filter((e) => e.t >= windowStart && e.t <= windowStart + windowMs).length
-        const gaps = warnings.slice(1).map((e, i) => e.t - warnings[i]!.t)
-        const otherLogs = child.events.filter((e) => e.event === "log" && e.reason !== "TooManyOpenFiles")
-        const droppedByChild = clients.filter((c) => (c.ended || c.closed) && c.data.length === 0).length
+          // Exhausted: new clients keep knocking (one every 20 ms for 1 s). The child must not
+          // spin: little CPU, and (UNIX) at most one TooManyOpenFiles warning per back-off.
+          const windowStart = Date.now()
+          const ticksBefore = child.cpuTicks()
+          for (let i = 0; i < 50; i++) {
+            yield* Effect.fork(connect)
+            yield* Effect.sleep("20 millis")
+          }
+          const windowMs = Date.now() - windowStart
+          const ticksDuring = child.cpuTicks() - ticksBefore
+          const cpuShare = ticksDuring / 100 / (windowMs / 1000) // USER_HZ = 100 on Linux
+          const warnings = child.events.filter((e) => e.reason === "TooManyOpenFiles")
+          const inWindow = warnings.filter((e) => e.t >= windowStart && e.t <= windowStart + windowMs).length
+          const gaps = warnings.slice(1).map((e, i) => e.t - warnings[i]!.t)
+          const otherLogs = child.events.filter((e) => e.event === "log" && e.reason !== "TooManyOpenFiles")
+          const droppedByChild = clients.filter((c) => (c.ended || c.closed) && c.data.length === 0).length
 
-        // Free the fds: every client goes away; a new client is served.
-        for (const client of clients.splice(0)) client.socket.destroy()
-        yield* Effect.sleep("300 millis")
-        const fresh = yield* Effect.acquireRelease(rawClient(target), (peer) => Effect.sync(() => peer.socket.destroy()))
-        const recovered = yield* Effect.either(fresh.until(() => fresh.text.includes("hello"), "hello after recovery", "5 seconds"))
+          // Free the fds: every client goes away; a new client is served.
+          for (const client of clients.splice(0)) client.socket.destroy()
+          yield* Effect.sleep("300 millis")
+          const fresh = yield* Effect.acquireRelease(rawClient(target), (peer) =>
+            Effect.sync(() => peer.socket.destroy()))
+          const recovered = yield* Effect.either(fresh.until(
+            () =>
+              fresh.text.includes("hello"),
+            "hello after recovery",
+            "5 seconds"
+          ))
 
-        report(`faults EMFILE ${transport}`, {
-          childFdLimit: listening.limit,
-          childFdsAtStart: listening.fds,
-          servedDuringBurst,
-          clientsDroppedByChild: droppedByChild,
-          tooManyOpenFilesLogs: warnings.length,
-          logsInKnockingWindow: inWindow,
-          knockingWindowMs: windowMs,
-          minGapBetweenLogsMs: gaps.length > 0 ? Math.min(...gaps) : null,
-          childCpuShareWhileExhausted: cpuShare.toFixed(2),
-          otherLogs: otherLogs.map((e) => `${e.level}:${e.message}`),
-          recovered: recovered._tag === "Right",
-          totalServed: child.events.filter((e) => e.event === "served").length
-        })
-        expect(listening.limit).toBe(64)
-        expect(servedDuringBurst).toBeGreaterThan(0)
-        expect(servedDuringBurst).toBeLessThan(64)
-        expect(cpuShare).toBeLessThan(0.5)
-        expect(recovered._tag, child.stderr()).toBe("Right")
-        if (transport === "TCP") {
-          expect(droppedByChild).toBeGreaterThan(0)
-        } else {
-          expect(warnings.length).toBeGreaterThan(0)
-          // ACCEPT_BACKOFF is 100 ms: about 10 attempts a second (a spinning loop logs thousands).
-          expect(inWindow).toBeLessThanOrEqual(Math.ceil(windowMs / 100) + 2)
-          expect(inWindow).toBeGreaterThan(0)
-          expect(Math.min(...gaps)).toBeGreaterThanOrEqual(90)
-        }
-        expect(otherLogs).toEqual([])
-      }), 60_000)
+          report(`faults EMFILE ${transport}`, {
+            childFdLimit: listening.limit,
+            childFdsAtStart: listening.fds,
+            servedDuringBurst,
+            clientsDroppedByChild: droppedByChild,
+            tooManyOpenFilesLogs: warnings.length,
+            logsInKnockingWindow: inWindow,
+            knockingWindowMs: windowMs,
+            minGapBetweenLogsMs: gaps.length > 0 ? Math.min(...gaps) : null,
+            childCpuShareWhileExhausted: cpuShare.toFixed(2),
+            otherLogs: otherLogs.map((e) => `${e.level}:${e.message}`),
+            recovered: recovered._tag === "Right",
+            totalServed: child.events.filter((e) => e.event === "served").length
+          })
+          expect(listening.limit).toBe(64)
+          expect(servedDuringBurst).toBeGreaterThan(0)
+          expect(servedDuringBurst).toBeLessThan(64)
+          expect(cpuShare).toBeLessThan(0.5)
+          expect(recovered._tag, child.stderr()).toBe("Right")
+          if (transport === "TCP") {
+            expect(droppedByChild).toBeGreaterThan(0)
+          } else {
+            expect(warnings.length).toBeGreaterThan(0)
+            // ACCEPT_BACKOFF is 100 ms: about 10 attempts a second (a spinning loop logs thousands).
+            expect(inWindow).toBeLessThanOrEqual(Math.ceil(windowMs / 100) + 2)
+            expect(inWindow).toBeGreaterThan(0)
+            expect(Math.min(...gaps)).toBeGreaterThanOrEqual(90)
+          }
+          expect(otherLogs).toEqual([])
+        }),
+      60_000
+    )
   }
 })
 
@@ -539,90 +569,106 @@ describe("faults: accept under EMFILE", () => {
 // Black holes (loopback only)
 
 describe("faults: connect to a black hole only ends through the user's timeout", () => {
-  it.scopedLive("TCP: a loopback listener that never accepts, its backlog full, drops SYNs; Effect.timeout ends connectTcp and cleans up", () =>
-    Effect.gen(function* () {
-      // python3 listens with backlog 0 and never accepts: one connection fills the queue.
-      const python = yield* spawnPython(
-        "import socket, time\n" +
-          "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)\n" +
-          "print(s.getsockname()[1], flush=True)\n" +
-          "time.sleep(60)\n"
-      )
-      const port = Number(yield* python.line())
-      const fillers: Array<net.Socket> = []
-      yield* Effect.addFinalizer(() => Effect.sync(() => fillers.forEach((s) => s.destroy())))
-      for (let i = 0; i < 3; i++) {
-        const socket = net.connect({ host: HOST, port })
-        socket.on("error", () => {})
-        fillers.push(socket)
-      }
-      yield* Effect.sleep("100 millis")
-      const connectedFillers = fillers.filter((s) => !s.connecting).length
-      yield* turns(2)
-      const baseline = countResources()
-      const started = Date.now()
-      const outcome = yield* Effect.scoped(Socket.connectTcp(HOST, port)).pipe(Effect.timeout("500 millis"), Effect.option)
-      const elapsed = Date.now() - started
-      yield* expectBackToBaseline("faults black hole TCP", baseline, "2 seconds", {
-        fillersConnected: `${connectedFillers}/${fillers.length}`,
-        timedOut: Option.isNone(outcome),
-        elapsedMs: elapsed
-      })
-      expect(connectedFillers).toBeLessThan(fillers.length) // the queue is full: SYNs are dropped
-      expect(Option.isNone(outcome)).toBe(true)
-      expect(elapsed).toBeGreaterThanOrEqual(480)
-      expect(elapsed).toBeLessThan(1500)
-    }), 30_000)
+  it.scopedLive(
+    "TCP: a loopback listener that never accepts, its backlog full, drops SYNs; Effect.timeout ends connectTcp and cleans up",
+    () =>
+      Effect.gen(function*() {
+        // python3 listens with backlog 0 and never accepts: one connection fills the queue.
+        const python = yield* spawnPython(
+          "import socket, time\n" +
+            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)\n" +
+            "print(s.getsockname()[1], flush=True)\n" +
+            "time.sleep(60)\n"
+        )
+        const port = Number(yield* python.line())
+        const fillers: Array<net.Socket> = []
+        yield* Effect.addFinalizer(() => Effect.sync(() => fillers.forEach((s) => s.destroy())))
+        for (let i = 0; i < 3; i++) {
+          const socket = net.connect({ host: HOST, port })
+          socket.on("error", () => {})
+          fillers.push(socket)
+        }
+        yield* Effect.sleep("100 millis")
+        const connectedFillers = fillers.filter((s) => !s.connecting).length
+        yield* turns(2)
+        const baseline = countResources()
+        const started = Date.now()
+        const outcome = yield* Effect.scoped(Socket.connectTcp(HOST, port)).pipe(
+          Effect.timeout("500 millis"),
+          Effect.option
+        )
+        const elapsed = Date.now() - started
+        yield* expectBackToBaseline("faults black hole TCP", baseline, "2 seconds", {
+          fillersConnected: `${connectedFillers}/${fillers.length}`,
+          timedOut: Option.isNone(outcome),
+          elapsedMs: elapsed
+        })
+        expect(connectedFillers).toBeLessThan(fillers.length) // the queue is full: SYNs are dropped
+        expect(Option.isNone(outcome)).toBe(true)
+        expect(elapsed).toBeGreaterThanOrEqual(480)
+        expect(elapsed).toBeLessThan(1500)
+      }),
+    30_000
+  )
 
-  it.scopedLive("TLS: a handshake nobody answers ends through Effect.timeout (or handshakeTimeout as a TlsError) and cleans up", () =>
-    Effect.gen(function* () {
-      const server = yield* rawServer(HOST) // accepts, never reads, never answers
-      yield* turns(2)
-      const baseline = countResources()
-      const started = Date.now()
-      const outcome = yield* Effect.scoped(Socket.connectTcp(HOST, server.port, { tls: { ca: certs().ca.cert } })).pipe(
-        Effect.timeout("500 millis"),
-        Effect.option
-      )
-      const elapsed = Date.now() - started
-      const withTimeout = yield* Effect.exit(Effect.scoped(
-        Socket.connectTcp(HOST, server.port, { tls: { ca: certs().ca.cert, handshakeTimeout: "300 millis" } })
-      ))
-      // The raw server's ends of both connections live in this process too: drop them.
-      for (let i = 0; i < 2; i++) (yield* server.accept.pipe(Effect.timeout("1 second"))).destroy()
-      yield* expectBackToBaseline("faults black hole TLS", baseline, "2 seconds", {
-        timedOut: Option.isNone(outcome),
-        elapsedMs: elapsed,
-        withHandshakeTimeout: tagOf(withTimeout)
-      })
-      expect(Option.isNone(outcome)).toBe(true)
-      expect(elapsed).toBeLessThan(1500)
-      expect(tagOf(withTimeout)).toBe("TlsError")
-    }), 30_000)
+  it.scopedLive(
+    "TLS: a handshake nobody answers ends through Effect.timeout (or handshakeTimeout as a TlsError) and cleans up",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* rawServer(HOST) // accepts, never reads, never answers
+        yield* turns(2)
+        const baseline = countResources()
+        const started = Date.now()
+        const outcome = yield* Effect.scoped(Socket.connectTcp(HOST, server.port, { tls: { ca: certs().ca.cert } }))
+          .pipe(
+            Effect.timeout("500 millis"),
+            Effect.option
+          )
+        const elapsed = Date.now() - started
+        const withTimeout = yield* Effect.exit(Effect.scoped(
+          Socket.connectTcp(HOST, server.port, { tls: { ca: certs().ca.cert, handshakeTimeout: "300 millis" } })
+        ))
+        // The raw server's ends of both connections live in this process too: drop them.
+        for (let i = 0; i < 2; i++) (yield* server.accept.pipe(Effect.timeout("1 second"))).destroy()
+        yield* expectBackToBaseline("faults black hole TLS", baseline, "2 seconds", {
+          timedOut: Option.isNone(outcome),
+          elapsedMs: elapsed,
+          withHandshakeTimeout: tagOf(withTimeout)
+        })
+        expect(Option.isNone(outcome)).toBe(true)
+        expect(elapsed).toBeLessThan(1500)
+        expect(tagOf(withTimeout)).toBe("TlsError")
+      }),
+    30_000
+  )
 
-  it.scopedLive("UNIX stream: a listener whose backlog is full: connectUnix waits until Effect.timeout ends it, and cleans up", () =>
-    Effect.gen(function* () {
-      yield* Effect.addFinalizer(() => removeDir)
-      const at = tempPath()
-      yield* Listener.createUnixListener(at, { backlog: 1 }) // never accepts
-      const fillers: Array<ByteStream> = []
-      for (let i = 0; i < 8; i++) {
-        const filled = yield* Socket.connectUnix(at).pipe(Effect.timeout("100 millis"), Effect.option)
-        if (Option.isNone(filled)) break
-        fillers.push(filled.value)
-      }
-      const baseline = countResources()
-      const started = Date.now()
-      const outcome = yield* Effect.scoped(Socket.connectUnix(at)).pipe(Effect.timeout("500 millis"), Effect.option)
-      const elapsed = Date.now() - started
-      yield* expectBackToBaseline("faults black hole UNIX", baseline, "2 seconds", {
-        connectionsQueued: fillers.length,
-        timedOut: Option.isNone(outcome),
-        elapsedMs: elapsed
-      })
-      expect(fillers.length).toBeLessThan(8)
-      expect(Option.isNone(outcome)).toBe(true)
-      expect(elapsed).toBeGreaterThanOrEqual(480)
-      expect(elapsed).toBeLessThan(1500)
-    }), 30_000)
+  it.scopedLive(
+    "UNIX stream: a listener whose backlog is full: connectUnix waits until Effect.timeout ends it, and cleans up",
+    () =>
+      Effect.gen(function*() {
+        yield* Effect.addFinalizer(() => removeDir)
+        const at = tempPath()
+        yield* Listener.createUnixListener(at, { backlog: 1 }) // never accepts
+        const fillers: Array<ByteStream> = []
+        for (let i = 0; i < 8; i++) {
+          const filled = yield* Socket.connectUnix(at).pipe(Effect.timeout("100 millis"), Effect.option)
+          if (Option.isNone(filled)) break
+          fillers.push(filled.value)
+        }
+        const baseline = countResources()
+        const started = Date.now()
+        const outcome = yield* Effect.scoped(Socket.connectUnix(at)).pipe(Effect.timeout("500 millis"), Effect.option)
+        const elapsed = Date.now() - started
+        yield* expectBackToBaseline("faults black hole UNIX", baseline, "2 seconds", {
+          connectionsQueued: fillers.length,
+          timedOut: Option.isNone(outcome),
+          elapsedMs: elapsed
+        })
+        expect(fillers.length).toBeLessThan(8)
+        expect(Option.isNone(outcome)).toBe(true)
+        expect(elapsed).toBeGreaterThanOrEqual(480)
+        expect(elapsed).toBeLessThan(1500)
+      }),
+    30_000
+  )
 })

@@ -13,13 +13,23 @@ import { report } from "./resources.js"
 
 describe("the unhandled-error guard", () => {
   it("test/setup.ts is vitest's setup file for test/**/*.test.ts, and its listeners are installed here", () => {
-    const test = (config as { test?: { setupFiles?: ReadonlyArray<string> | string; include?: ReadonlyArray<string> } }).test
+    const test =
+      (config as { test?: { setupFiles?: ReadonlyArray<string> | string; include?: ReadonlyArray<string> } }).test
     const setupFiles = ([] as Array<string>).concat(test?.setupFiles ?? [])
     const include = test?.include ?? []
-    const here = path.relative(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.."), fileURLToPath(import.meta.url))
+    const here = path.relative(
+      path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.."),
+      fileURLToPath(import.meta.url)
+    )
     const rejection = process.listenerCount("unhandledRejection")
     const exception = process.listenerCount("uncaughtException")
-    report("guard", { setupFiles, include, thisFile: here, unhandledRejectionListeners: rejection, uncaughtExceptionListeners: exception })
+    report("guard", {
+      setupFiles,
+      include,
+      thisFile: here,
+      unhandledRejectionListeners: rejection,
+      uncaughtExceptionListeners: exception
+    })
     expect(setupFiles).toContain("test/setup.ts")
     expect(include).toContain("test/**/*.test.ts")
     expect(here.startsWith("test/reliability/")).toBe(true)

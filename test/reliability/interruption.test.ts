@@ -22,8 +22,8 @@
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Option } from "effect"
-import * as fc from "effect/FastCheck"
 import type { Scope } from "effect"
+import * as fc from "effect/FastCheck"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -67,7 +67,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       interrupt: interruptArb
     })
   },
-  { weight: 6, arbitrary: fc.record({ op: fc.constant("receive" as const), maxBytes: fc.integer({ min: 1, max: 8192 }), interrupt: interruptArb }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant("receive" as const),
+      maxBytes: fc.integer({ min: 1, max: 8192 }),
+      interrupt: interruptArb
+    })
+  },
   { weight: 1, arbitrary: fc.constant({ op: "sendEof" as const }) },
   {
     weight: 2,
@@ -166,7 +173,7 @@ const runOp = <A, E extends { readonly _tag: string }>(
   stats: Stats,
   name: string
 ): Effect.Effect<Exit.Exit<A, E> | "hung"> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fiber = yield* Effect.fork(self)
     if (interrupt === null) {
       const exit = yield* Fiber.await(fiber).pipe(Effect.timeout("3 seconds"), Effect.option)
@@ -184,7 +191,7 @@ const runOp = <A, E extends { readonly _tag: string }>(
 
 /** Waits (bounded) until `fiber` is parked in an asynchronous wait (true) or done (false). */
 const parkedOrDone = <A, E>(fiber: Fiber.RuntimeFiber<A, E>): Effect.Effect<boolean> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     for (let i = 0; i < 200; i++) {
       const status = yield* Fiber.status(fiber)
       if (status._tag === "Done") return false
@@ -194,8 +201,12 @@ const parkedOrDone = <A, E>(fiber: Fiber.RuntimeFiber<A, E>): Effect.Effect<bool
     return yield* Effect.dieMessage("a receive neither completed nor parked within 200 event-loop turns")
   })
 
-const runProgram = (program: Program, makePair: (writerIsClient: boolean) => Effect.Effect<Pair, unknown, Scope.Scope>, stats: Stats) =>
-  Effect.gen(function* () {
+const runProgram = (
+  program: Program,
+  makePair: (writerIsClient: boolean) => Effect.Effect<Pair, unknown, Scope.Scope>,
+  stats: Stats
+) =>
+  Effect.gen(function*() {
     const { reader, writer } = yield* makePair(program.writerIsClient)
     const violations: Array<string> = []
     const sends: Array<SendRecord> = []
@@ -210,12 +221,18 @@ const runProgram = (program: Program, makePair: (writerIsClient: boolean) => Eff
     let completedBytes = 0
     const violate = (step: number, what: string) => violations.push(`step ${step}: ${what}`)
 
-    const onReceive = (step: number, exit: Exit.Exit<Uint8Array, { readonly _tag: string }> | "hung", maxBytes: number) => {
+    const onReceive = (
+      step: number,
+      exit: Exit.Exit<Uint8Array, { readonly _tag: string }> | "hung",
+      maxBytes: number
+    ) => {
       if (exit === "hung") return violate(step, "receive hung although the model says it must complete")
       const tag = tagOf(exit)
       if (tag !== "Success" && tag !== "Interrupted") bump(stats.errors, `receive:${tag}`)
       if (readerClosed) {
-        if (tag !== "ClosedResourceError" && tag !== "Interrupted") violate(step, `receive on a closed reader gave ${tag}, not ClosedResourceError`)
+        if (tag !== "ClosedResourceError" && tag !== "Interrupted") {
+          violate(step, `receive on a closed reader gave ${tag}, not ClosedResourceError`)
+        }
         return
       }
       switch (tag) {
@@ -223,8 +240,12 @@ const runProgram = (program: Program, makePair: (writerIsClient: boolean) => Eff
           return
         case "Success": {
           const chunk = (exit as Exit.Success<Uint8Array, never>).value
-          if (chunk.length < 1 || chunk.length > maxBytes) violate(step, `receive(${maxBytes}) gave ${chunk.length} bytes`)
-          if (eofSeen) violate(step, `${chunk.length} bytes after EndOfStream`)
+          if (chunk.length < 1 || chunk.length > maxBytes) {
+            violate(step, `receive(${maxBytes}) gave ${chunk.length} bytes`)
+          }
+          if (eofSeen) {
+            violate(step, `${chunk.length} bytes after EndOfStream`)
+          }
           const next = new Uint8Array(received.length + chunk.length)
           next.set(received)
           next.set(chunk, received.length)
@@ -233,7 +254,9 @@ const runProgram = (program: Program, makePair: (writerIsClient: boolean) => Eff
         }
         case "EndOfStream":
           if (!eofSent && !writerClosed) violate(step, "EndOfStream although the writer neither half-closed nor closed")
-          if (!admissible(received, sends, true)) violate(step, `EndOfStream before every completed send was received (${received.length} bytes received)`)
+          if (!admissible(received, sends, true)) {
+            violate(step, `EndOfStream before every completed send was received (${received.length} bytes received)`)
+          }
           eofSeen = true
           return
         default:
@@ -242,12 +265,16 @@ const runProgram = (program: Program, makePair: (writerIsClient: boolean) => Eff
     }
 
     const onSend = (step: number, record: SendRecord, exit: Exit.Exit<void, { readonly _tag: string }> | "hung") => {
-      if (exit === "hung") return violate(step, "send hung (nothing should block at these sizes)")
+      if (exit === "hung") {
+        return violate(step, "send hung (nothing should block at these sizes)")
+      }
       const tag = tagOf(exit)
       if (tag !== "Success" && tag !== "Interrupted") bump(stats.errors, `send:${tag}`)
       if (writerClosed || eofSent) {
         record.delivery = "none"
-        if (tag !== "ClosedResourceError" && tag !== "Interrupted") violate(step, `send after close/sendEof gave ${tag}, not ClosedResourceError`)
+        if (tag !== "ClosedResourceError" && tag !== "Interrupted") {
+          violate(step, `send after close/sendEof gave ${tag}, not ClosedResourceError`)
+        }
         return
       }
       switch (tag) {
@@ -279,72 +306,75 @@ const runProgram = (program: Program, makePair: (writerIsClient: boolean) => Eff
       readerClosed || eofSeen || eofSent || writerClosed || completedBytes > received.length
 
     const runStep = (step: number, op: Op): Effect.Effect<void> =>
-      Effect.gen(function* () {
-      switch (op.op) {
-        case "send": {
-          const bytes = bytesOf(op.size, op.seed)
-          const record: SendRecord = { bytes, delivery: "prefix" }
-          sends.push(record)
-          onSend(step, record, yield* runOp(writer.send(bytes), op.interrupt, stats, "send"))
-          break
-        }
-        case "receive": {
-          const interrupt = op.interrupt === null && !receiveMustComplete() ? 2 : op.interrupt
-          onReceive(step, yield* runOp(reader.receive(op.maxBytes), interrupt, stats, "receive"), op.maxBytes)
-          break
-        }
-        case "sendEof": {
-          const exit = yield* runOp(writer.sendEof, null, stats, "sendEof")
-          const tag = exit === "hung" ? "hung" : tagOf(exit)
-          if (writerClosed) {
-            // Socket streams fail with ClosedResourceError; the in-memory (stapled) stream
-            // treats it as one more idempotent close. Either, but nothing else.
-            if (tag !== "ClosedResourceError" && tag !== "Success") violate(step, `sendEof after close gave ${tag}`)
-            bump(stats.errors, `sendEofAfterClose:${tag}`)
-          } else if (tag === "Success") {
-            eofSent = true
-          } else if (tag === "BrokenResourceError" && readerClosed) {
-            eofFailed = true
-            writerBroken = true
-          } else violate(step, `sendEof gave ${tag}`)
-          break
-        }
-        case "closeWriter":
-        case "closeReader": {
-          const stream = op.op === "closeWriter" ? writer : reader
-          const exit = yield* runOp(stream.close, op.interrupt, stats, "close")
-          if (exit === "hung") violate(step, "close hung")
-          // An interrupted close may not have started: closing again completes it (idempotent).
-          const again = yield* runOp(stream.close, null, stats, "close")
-          if (again === "hung" || !Exit.isSuccess(again)) violate(step, `close after an interrupted close gave ${again === "hung" ? "hung" : tagOf(again)}`)
-          if (op.op === "closeWriter") writerClosed = true
-          else readerClosed = true
-          break
-        }
-        case "receiveDuring": {
-          const fiber = yield* Effect.fork(reader.receive(op.maxBytes))
-          const parked = yield* parkedOrDone(fiber)
-          const during: Op = op.during === "send"
-            ? { op: "send", size: op.size, seed: op.seed, interrupt: null }
-            : op.during === "sendEof"
-            ? { op: "sendEof" }
-            : { op: op.during, interrupt: null }
-          if (!parked) {
-            // It completed at once (data or a final state was there): an ordinary receive.
-            onReceive(step, yield* Fiber.await(fiber), op.maxBytes)
-            yield* runStep(step, during)
+      Effect.gen(function*() {
+        switch (op.op) {
+          case "send": {
+            const bytes = bytesOf(op.size, op.seed)
+            const record: SendRecord = { bytes, delivery: "prefix" }
+            sends.push(record)
+            onSend(step, record, yield* runOp(writer.send(bytes), op.interrupt, stats, "send"))
             break
           }
-          bump(stats.landed, `parkedReceiveWoken:${op.during}`)
-          yield* runStep(step, during)
-          // Whatever ran, the waiting receive must now complete: with the data, EndOfStream or
-          // ClosedResourceError.
-          const exit = yield* Fiber.await(fiber).pipe(Effect.timeout("3 seconds"), Effect.option)
-          if (Option.isNone(exit)) yield* Fiber.interrupt(fiber)
-          onReceive(step, Option.isNone(exit) ? "hung" : exit.value, op.maxBytes)
-          break
+          case "receive": {
+            const interrupt = op.interrupt === null && !receiveMustComplete() ? 2 : op.interrupt
+            onReceive(step, yield* runOp(reader.receive(op.maxBytes), interrupt, stats, "receive"), op.maxBytes)
+            break
+          }
+          case "sendEof": {
+            const exit = yield* runOp(writer.sendEof, null, stats, "sendEof")
+            const tag = exit === "hung" ? "hung" : tagOf(exit)
+            if (writerClosed) {
+              // Socket streams fail with ClosedResourceError; the in-memory (stapled) stream
+              // treats it as one more idempotent close. Either, but nothing else.
+              if (tag !== "ClosedResourceError" && tag !== "Success") violate(step, `sendEof after close gave ${tag}`)
+              bump(stats.errors, `sendEofAfterClose:${tag}`)
+            } else if (tag === "Success") {
+              eofSent = true
+            } else if (tag === "BrokenResourceError" && readerClosed) {
+              eofFailed = true
+              writerBroken = true
+            } else violate(step, `sendEof gave ${tag}`)
+            break
+          }
+          case "closeWriter":
+          case "closeReader": {
+            const stream = op.op === "closeWriter" ? writer : reader
+            const exit = yield* runOp(stream.close, op.interrupt, stats, "close")
+            if (exit === "hung") violate(step, "close hung")
+            // An interrupted close may not have started: closing again completes it (idempotent).
+            const again = yield* runOp(stream.close, null, stats, "close")
+            if (again === "hung" || !Exit.isSuccess(again)) {
+              violate(step, `close after an interrupted close gave ${again === "hung" ? "hung" : tagOf(again)}`)
+            }
+            if (op.op === "closeWriter") {
+              writerClosed = true
+            } else readerClosed = true
+            break
+          }
+          case "receiveDuring": {
+            const fiber = yield* Effect.fork(reader.receive(op.maxBytes))
+            const parked = yield* parkedOrDone(fiber)
+            const during: Op = op.during === "send"
+              ? { op: "send", size: op.size, seed: op.seed, interrupt: null }
+              : op.during === "sendEof"
+              ? { op: "sendEof" }
+              : { op: op.during, interrupt: null }
+            if (!parked) {
+              // It completed at once (data or a final state was there): an ordinary receive.
+              onReceive(step, yield* Fiber.await(fiber), op.maxBytes)
+              yield* runStep(step, during)
+              break
+            }
+            bump(stats.landed, `parkedReceiveWoken:${op.during}`)
+            yield* runStep(step, during)
+            // Whatever ran, the waiting receive must now complete: with the data, EndOfStream or
+            // ClosedResourceError.
+            const exit = yield* Fiber.await(fiber).pipe(Effect.timeout("3 seconds"), Effect.option)
+            if (Option.isNone(exit)) yield* Fiber.interrupt(fiber)
+            onReceive(step, Option.isNone(exit) ? "hung" : exit.value, op.maxBytes)
+            break
+          }
         }
-      }
       })
 
     for (const [step, op] of program.ops.entries()) {
@@ -356,16 +386,22 @@ const runProgram = (program: Program, makePair: (writerIsClient: boolean) => Eff
     if (!readerClosed) {
       if (!writerClosed && !eofSent) {
         const exit = yield* runOp(writer.sendEof, null, stats, "sendEof")
-        if (exit === "hung" || !Exit.isSuccess(exit)) violate(-1, `final sendEof gave ${exit === "hung" ? "hung" : tagOf(exit)}`)
+        if (exit === "hung" || !Exit.isSuccess(exit)) {
+          violate(-1, `final sendEof gave ${exit === "hung" ? "hung" : tagOf(exit)}`)
+        }
         eofSent = true
       }
       for (let i = 0; i < 10_000 && !eofSeen && violations.length === 0; i++) {
         onReceive(-1, yield* runOp(reader.receive(65536), null, stats, "receive"), 65536)
       }
-      if (!eofSeen && violations.length === 0) violate(-1, "no EndOfStream after 10,000 receives")
+      if (!eofSeen && violations.length === 0) {
+        violate(-1, "no EndOfStream after 10,000 receives")
+      }
       // EndOfStream repeats.
       const again = yield* runOp(reader.receive(), null, stats, "receive")
-      if (again === "hung" || tagOf(again) !== "EndOfStream") violate(-1, `receive after EndOfStream gave ${again === "hung" ? "hung" : tagOf(again)}`)
+      if (again === "hung" || tagOf(again) !== "EndOfStream") {
+        violate(-1, `receive after EndOfStream gave ${again === "hung" ? "hung" : tagOf(again)}`)
+      }
     } else if (!admissible(received, sends, false)) {
       violate(-1, `the ${received.length} bytes received are not an in-order prefix of what was sent`)
     }
@@ -375,32 +411,32 @@ const runProgram = (program: Program, makePair: (writerIsClient: boolean) => Eff
   })
 
 /** One property run: the pair lives in its own scope; afterwards fds and handles are back. */
-const property = (makePair: (writerIsClient: boolean) => Effect.Effect<Pair, unknown, Scope.Scope>, stats: Stats) =>
-(program: Program): Promise<void> =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      const before = countResources()
-      const violations = yield* Effect.scoped(runProgram(program, makePair, stats))
-      const after = yield* settleTo(before, "2 seconds")
-      if (after.fds > before.fds || after.handles > before.handles) {
-        violations.push(`leak: fds ${before.fds} -> ${after.fds}, handles ${before.handles} -> ${after.handles}`)
-      }
-      if (violations.length > 0) return yield* Effect.die(new Error(violations.join("\n")))
-    })
-  )
+const property =
+  (makePair: (writerIsClient: boolean) => Effect.Effect<Pair, unknown, Scope.Scope>, stats: Stats) =>
+  (program: Program): Promise<void> =>
+    Effect.runPromise(
+      Effect.gen(function*() {
+        const before = countResources()
+        const violations = yield* Effect.scoped(runProgram(program, makePair, stats))
+        const after = yield* settleTo(before, "2 seconds")
+        if (after.fds > before.fds || after.handles > before.handles) {
+          violations.push(`leak: fds ${before.fds} -> ${after.fds}, handles ${before.handles} -> ${after.handles}`)
+        }
+        if (violations.length > 0) return yield* Effect.die(new Error(violations.join("\n")))
+      })
+    )
 
 // ---------------------------------------------------------------------------------------------
 // Pairs
 
-const memoryPair = () =>
-  Effect.map(ByteStream.makePair({ bufferSize: 1024 }), ([a, b]) => ({ writer: a, reader: b }))
+const memoryPair = () => Effect.map(ByteStream.makePair({ bufferSize: 1024 }), ([a, b]) => ({ writer: a, reader: b }))
 
 const socketPair = <A extends ByteStream.ByteStream>(
   listen: Effect.Effect<{ readonly accept: Effect.Effect<A, unknown, Scope.Scope> }, unknown, Scope.Scope>,
   connect: (listener: unknown) => Effect.Effect<ByteStream.ByteStream, unknown, Scope.Scope>
 ) =>
 (writerIsClient: boolean) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const listener = yield* listen
     const client = yield* connect(listener)
     const server = yield* listener.accept
@@ -425,7 +461,7 @@ afterAll(() => {
   if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
 })
 const unixPair = (writerIsClient: boolean) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const at = unixPath()
     const pair = yield* socketPair(Listener.createUnixListener(at), () => Socket.connectUnix(at))(writerIsClient)
     yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(at, { force: true })))
@@ -456,28 +492,32 @@ describe("interruption properties", () => {
   ] as const
 
   cases.forEach(({ makePair, name, numRuns }, index) => {
-    it.live(`${name}: ${numRuns} random programs of send/receive/sendEof/close with interrupts agree with the model`, () =>
-      Effect.gen(function* () {
-        const stats = newStats()
-        const seed = SEED + 100 + index
-        const started = Date.now()
-        yield* Effect.promise(() =>
-          fc.assert(fc.asyncProperty(programArb, property(makePair, stats)), { numRuns, seed })
-        )
-        report(`interruption ${name}`, {
-          seed,
-          runs: stats.runs,
-          ops: stats.ops,
-          interruptsLanded: stats.landed,
-          interruptsLate: stats.late,
-          typedErrors: stats.errors,
-          bytesDelivered: stats.bytesDelivered,
-          elapsedMs: Date.now() - started
-        })
-        expect(stats.runs).toBe(numRuns)
-        // The programs did exercise interruption of both directions.
-        expect(stats.landed["receive"] ?? 0).toBeGreaterThan(0)
-        expect(stats.landed["send"] ?? 0).toBeGreaterThan(0)
-      }), 120_000)
+    it.live(
+      `${name}: ${numRuns} random programs of send/receive/sendEof/close with interrupts agree with the model`,
+      () =>
+        Effect.gen(function*() {
+          const stats = newStats()
+          const seed = SEED + 100 + index
+          const started = Date.now()
+          yield* Effect.promise(() =>
+            fc.assert(fc.asyncProperty(programArb, property(makePair, stats)), { numRuns, seed })
+          )
+          report(`interruption ${name}`, {
+            seed,
+            runs: stats.runs,
+            ops: stats.ops,
+            interruptsLanded: stats.landed,
+            interruptsLate: stats.late,
+            typedErrors: stats.errors,
+            bytesDelivered: stats.bytesDelivered,
+            elapsedMs: Date.now() - started
+          })
+          expect(stats.runs).toBe(numRuns)
+          // The programs did exercise interruption of both directions.
+          expect(stats.landed["receive"] ?? 0).toBeGreaterThan(0)
+          expect(stats.landed["send"] ?? 0).toBeGreaterThan(0)
+        }),
+      120_000
+    )
   })
 })

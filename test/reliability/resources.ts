@@ -13,7 +13,17 @@ import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import { countResources, type ResourceCount, settleTo } from "../helpers/resources.js"
 
-export { activeHandles, connectRaw, connectRawPathUnscoped, connectRawUnscoped, countResources, openFds, RawPeer, type ResourceCount, settleTo } from "../helpers/resources.js"
+export {
+  activeHandles,
+  connectRaw,
+  connectRawPathUnscoped,
+  connectRawUnscoped,
+  countResources,
+  openFds,
+  RawPeer,
+  type ResourceCount,
+  settleTo
+} from "../helpers/resources.js"
 
 // ---------------------------------------------------------------------------------------------
 // Scale and seeds
@@ -32,7 +42,9 @@ export const SCALE = parseScale(process.env["RELIABILITY_SCALE"])
 export const scaled = (n: number): number => Math.max(1, Math.round(n * SCALE))
 
 /** RELIABILITY_SEED (default fixed): the seed of every PRNG and fast-check run in the suite. */
-export const SEED = process.env["RELIABILITY_SEED"] === undefined ? 0x5eed_0007 : Number(process.env["RELIABILITY_SEED"])
+export const SEED = process.env["RELIABILITY_SEED"] === undefined
+  ? 0x5eed_0007
+  : Number(process.env["RELIABILITY_SEED"])
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same churn plan. */
 export const prng = (seed: number) => {
@@ -71,7 +83,7 @@ export interface MemorySample {
 }
 
 /** RSS and heap after a full GC (a few rounds, with I/O turns between for finalizers). */
-export const memoryAfterGc: Effect.Effect<MemorySample> = Effect.gen(function* () {
+export const memoryAfterGc: Effect.Effect<MemorySample> = Effect.gen(function*() {
   for (let i = 0; i < 3; i++) {
     gc()
     yield* turns(1)
@@ -88,7 +100,7 @@ export const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`
 
 /** Lets the event loop run `n` times (I/O callbacks included): a latch finer than any sleep. */
 export const turns = (n: number): Effect.Effect<void> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     for (let i = 0; i < n; i++) yield* Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void)))
   })
 
@@ -111,7 +123,7 @@ export const trackFibers: Effect.Effect<FiberTracker> = Effect.map(Supervisor.tr
     supervised: (self) => Effect.supervised(self, supervisor),
     live,
     settle: (within = "2 seconds") =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const deadline = Date.now() + Duration.toMillis(within)
         let count = yield* live
         while (count > 0 && Date.now() < deadline) {
@@ -176,7 +188,7 @@ export const expectBackToBaseline = (
   within: Duration.DurationInput = "2 seconds",
   extra: Record<string, unknown> = {}
 ): Effect.Effect<ResourceCount> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const started = Date.now()
     const after = yield* settleTo(baseline, within)
     report(test, {
