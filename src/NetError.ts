@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import { formatHostPort } from "./internal/systemError.js"
 
 /**
  * A normalised operating-system error kind, derived from Node's errno `code`.
@@ -32,46 +33,6 @@ export type SystemErrorReason =
   | "MessageTooLong"
   | "InvalidArgument"
   | "Unknown"
-
-const reasonByCode: Record<string, SystemErrorReason> = {
-  ECONNREFUSED: "ConnectionRefused",
-  ECONNRESET: "ConnectionReset",
-  ECONNABORTED: "ConnectionAborted",
-  EPIPE: "BrokenPipe",
-  EADDRINUSE: "AddressInUse",
-  EADDRNOTAVAIL: "AddressNotAvailable",
-  EACCES: "PermissionDenied",
-  EPERM: "PermissionDenied",
-  ETIMEDOUT: "TimedOut",
-  EHOSTUNREACH: "HostUnreachable",
-  EHOSTDOWN: "HostUnreachable",
-  ENETUNREACH: "NetworkUnreachable",
-  ENETDOWN: "NetworkUnreachable",
-  ENOENT: "NotFound",
-  EMFILE: "TooManyOpenFiles",
-  ENFILE: "TooManyOpenFiles",
-  EMSGSIZE: "MessageTooLong",
-  EINVAL: "InvalidArgument"
-}
-
-/**
- * The errno code (`"ECONNRESET"`, …) of a Node error, if it has one.
- *
- * @since 0.1.0
- * @category utils
- */
-export const codeOf = (cause: unknown): string | undefined =>
-  typeof cause === "object" && cause !== null && typeof (cause as { code?: unknown }).code === "string"
-    ? (cause as { code: string }).code
-    : undefined
-
-/**
- * Maps a Node error (or anything thrown) to its normalised reason.
- *
- * @since 0.1.0
- * @category utils
- */
-export const reasonOf = (cause: unknown): SystemErrorReason => reasonByCode[codeOf(cause) ?? ""] ?? "Unknown"
 
 const describe = (cause: unknown): string => {
   if (cause instanceof Error) return cause.message
@@ -321,12 +282,3 @@ export type NetError =
   | UnsupportedError
   | InvalidArgumentError
   | TlsError
-
-/**
- * Formats `host:port`, bracketing IPv6 literals.
- *
- * @since 0.1.0
- * @category utils
- */
-export const formatHostPort = (host: string, port: number): string =>
-  host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`

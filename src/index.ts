@@ -33,7 +33,7 @@ export * as Listener from "./Listener/index.js"
 export * as NetError from "./NetError.js"
 
 /**
- * Connected streams: `connectTcp`.
+ * Connected byte streams: `connectTcp`, `connectUnix`, `wrapTls` (STARTTLS).
  *
  * @since 0.1.0
  */

@@ -7,7 +7,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { type Addon, addonPath, isAddonSystemError, load, WOULD_BLOCK } from "../src/internal/addon.js"
+import { type Addon, addonPath, isAddonSystemError, load, WOULD_BLOCK } from "../src/internal/driver/addon.js"
 
 const linux = process.platform === "linux"
 let addon: Addon

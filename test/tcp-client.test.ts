@@ -12,6 +12,7 @@ import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import { promisify } from "node:util"
 import { NetError, Socket } from "../src/index.js"
+import { codeOf, reasonOf } from "../src/internal/systemError.js"
 import type { ConnectTcpOptions, TcpStream } from "../src/Socket/index.js"
 import { awaitSuspended, freePort, peerEnd, peerRead, peerReadToEnd, peerWrite, rawServer } from "./helpers/rawPeers.js"
 
@@ -76,7 +77,7 @@ const expectRefusedAttempts = (error: NetError.NetError, hosts: ReadonlyArray<st
   expect(connect.attempts.map((a) => a.host)).toEqual(hosts)
   for (const attempt of connect.attempts) {
     expect(attempt.reason).toBe("ConnectionRefused")
-    expect(NetError.codeOf(attempt.cause)).toBe("ECONNREFUSED")
+    expect(codeOf(attempt.cause)).toBe("ECONNREFUSED")
   }
 }
 
@@ -270,7 +271,7 @@ describe("TCP client streams", () => {
     Effect.gen(function*() {
       const error = expectTag(yield* connectFailure("anyio.invalid", 6666), "ResolveError")
       expect(error.host).toBe("anyio.invalid")
-      expect(NetError.codeOf(error.cause)).toBeDefined() // the getaddrinfo error itself
+      expect(codeOf(error.cause)).toBeDefined() // the getaddrinfo error itself
       const own = new NetError.ResolveError({ host: "custom.test", reason: "NotFound" })
       expect(yield* connectFailure("custom.test", 80, { resolver: () => Effect.fail(own) })).toBe(own)
     }))
@@ -372,8 +373,8 @@ describe("TCP client streams", () => {
     const expectResetCause = (error: NetError.NetError) => {
       const broken = expectTag(error, "BrokenResourceError")
       expect(broken.cause).toBeInstanceOf(Error)
-      expect(["ECONNRESET", "EPIPE"]).toContain(NetError.codeOf(broken.cause))
-      expect(broken.reason).toBe(NetError.reasonOf(broken.cause))
+      expect(["ECONNRESET", "EPIPE"]).toContain(codeOf(broken.cause))
+      expect(broken.reason).toBe(reasonOf(broken.cause))
     }
     it.scopedLive("A21 receive after a peer reset", () =>
       Effect.gen(function*() {

@@ -1,8 +1,28 @@
 /**
- * Datagram sockets: UDP (unconnected and connected) and UNIX datagram sockets.
+ * Datagram sockets: UDP (unconnected and connected) and UNIX datagram sockets, all of one
+ * shape (`DatagramSocket`, `ConnectedDatagramSocket`).
  *
  * @since 0.1.0
  */
+export {
+  /**
+   * @since 0.1.0
+   */
+  type ConnectedDatagramSocket,
+  /**
+   * @since 0.1.0
+   */
+  type DatagramReceiveError,
+  /**
+   * @since 0.1.0
+   */
+  type DatagramSendError,
+  /**
+   * @since 0.1.0
+   */
+  type DatagramSocket
+} from "./DatagramSocket.js"
+
 export {
   /**
    * @since 0.1.0
@@ -16,14 +36,6 @@ export {
    * @since 0.1.0
    */
   createUdpSocket,
-  /**
-   * @since 0.1.0
-   */
-  type DatagramReceiveError,
-  /**
-   * @since 0.1.0
-   */
-  type DatagramSendError,
   /**
    * @since 0.1.0
    */

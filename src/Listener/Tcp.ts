@@ -6,21 +6,16 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as net from "node:net"
-import type { InetAddress } from "../ByteStream.js"
+import type * as net from "node:net"
+import { ipFamily } from "../internal/driver/dns.js"
+import { serverAddress } from "../internal/driver/tcp.js"
+import { listenFailed } from "../internal/errors.js"
 import * as internal from "../internal/listener.js"
-import * as nodeTcp from "../internal/nodeTcp.js"
-import { makeTcpStream } from "../internal/tcpStream.js"
+import { formatHostPort } from "../internal/systemError.js"
+import * as tcp from "../internal/tcp.js"
 import { withTls } from "../internal/tlsListener.js"
-import { checkHost, checkPort, checkPositiveInt } from "../internal/validate.js"
-import {
-  formatHostPort,
-  type InvalidArgumentError,
-  ListenError,
-  reasonOf,
-  type ResolveError,
-  UnsupportedError
-} from "../NetError.js"
+import { checkHost, checkPort, checkPositiveInt, checkReusePort } from "../internal/validate.js"
+import { type InvalidArgumentError, ListenError, type ResolveError, type UnsupportedError } from "../NetError.js"
 import type { TcpStream } from "../Socket/Tcp.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 import type { Listener as ListenerService } from "./index.js"
@@ -61,8 +56,8 @@ const plan = (options: TcpListenerOptions): Effect.Effect<Array<Plan>, ResolveEr
     if (family === "IPv4") return Effect.succeed([{ host: "0.0.0.0", ipv6Only: false }])
     return Effect.succeed([{ host: "::", ipv6Only: family === "IPv6" }])
   }
-  if (net.isIP(host) !== 0) return Effect.succeed([{ host, ipv6Only: host !== "::" || family === "IPv6" }])
-  return nodeTcp.lookup(host, family === "IPv4" ? 4 : family === "IPv6" ? 6 : 0).pipe(
+  if (ipFamily(host) !== 0) return Effect.succeed([{ host, ipv6Only: host !== "::" || family === "IPv6" }])
+  return tcp.lookup(host, family === "IPv4" ? 4 : family === "IPv6" ? 6 : 0).pipe(
     Effect.map((addresses) =>
       [...new Set(addresses.map((a) => a.address))].map((address) => ({ host: address, ipv6Only: true }))
     )
@@ -81,17 +76,17 @@ const bindAll = (
     let shared = port
     for (const p of plans) {
       const bound = yield* Effect.either(
-        nodeTcp.bind({ host: p.host, port: shared, ipv6Only: p.ipv6Only, backlog, reusePort })
+        tcp.bind({ host: p.host, port: shared, ipv6Only: p.ipv6Only, backlog, reusePort })
       )
       if (bound._tag === "Left") {
         yield* Effect.forEach(servers, internal.closeServer, { discard: true })
         const cause = bound.left
         return yield* Effect.fail(
-          new ListenError({ reason: reasonOf(cause), address: formatHostPort(p.host, shared), cause })
+          listenFailed(formatHostPort(p.host, shared), cause)
         )
       }
       servers.push(bound.right)
-      shared = (bound.right.address() as net.AddressInfo).port
+      shared = serverAddress(bound.right).port
     }
     return servers
   })
@@ -120,11 +115,6 @@ const bindConsistently = (
           )
     )
   return attempt(0)
-}
-
-const inetAddress = (server: net.Server): InetAddress => {
-  const address = server.address() as net.AddressInfo
-  return { _tag: "InetAddress", host: address.address, port: address.port }
 }
 
 /**
@@ -159,14 +149,7 @@ export const createTcpListener: {
     yield* checkPositiveInt(backlog, "backlog")
     if (options.localHost !== undefined) yield* checkHost(options.localHost, "localHost")
     const reusePort = options.reusePort ?? false
-    if (reusePort && !nodeTcp.supportsReusePort()) {
-      return yield* Effect.fail(
-        new UnsupportedError({
-          operation: "reusePort",
-          why: `Node ${process.versions.node} cannot set SO_REUSEPORT (22.12+ can)`
-        })
-      )
-    }
+    yield* checkReusePort(reusePort)
     const plans = yield* plan(options)
     const servers = yield* Effect.acquireRelease(
       bindConsistently(plans, port, backlog, reusePort).pipe(
@@ -183,13 +166,13 @@ export const createTcpListener: {
     )
     const listener = internal.make({
       servers,
-      addresses: servers.map(inetAddress),
+      addresses: servers.map(serverAddress),
       description: servers.map((s) => {
-        const a = inetAddress(s)
+        const a = serverAddress(s)
         return formatHostPort(a.host, a.port)
       }).join(", "),
       backlog,
-      wrap: makeTcpStream
+      wrap: tcp.makeTcpStream
     })
     yield* Effect.addFinalizer(() => listener.close)
     return options.tls ? withTls(listener, options.tls) : listener

@@ -95,7 +95,7 @@ export interface Listener<A extends ByteStream = ByteStream> {
 }
 
 /**
- * The listener service, as provided by `layerTcp` (and later `layerUnix`).
+ * The listener service, as provided by `layerTcp` or `layerUnix`.
  *
  * @since 0.1.0
  * @category tags
@@ -108,7 +108,7 @@ export const Listener: Context.Tag<Listener, Listener> = internal.tag
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
- * import { Listener } from "effect-sockets"
+ * import { ByteStream, Listener } from "effect-sockets"
  *
  * const handle = (client: ByteStream.ByteStream) =>
  *   Effect.gen(function* () {

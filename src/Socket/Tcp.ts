@@ -8,10 +8,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Scope from "effect/Scope"
-import * as net from "node:net"
+import type * as net from "node:net"
 import type { ByteStream, InetAddress } from "../ByteStream.js"
-import * as nodeTcp from "../internal/nodeTcp.js"
-import { makeTcpStream } from "../internal/tcpStream.js"
+import { ipFamily, type ResolvedAddress } from "../internal/driver/dns.js"
+import * as tcp from "../internal/tcp.js"
 import { checkHost, checkPort } from "../internal/validate.js"
 import {
   type BrokenResourceError,
@@ -139,29 +139,28 @@ export const connectTcp: {
 
     const local = options.localHost === undefined
       ? undefined
-      : net.isIP(options.localHost) !== 0
-      ? { address: options.localHost, family: net.isIP(options.localHost) as 4 | 6 }
-      : (yield* nodeTcp.lookup(options.localHost))[0]!
+      : yield* tcp.resolveFirst(options.localHost, 0)
 
-    let targets: Array<nodeTcp.ResolvedAddress>
-    if (net.isIP(host) !== 0) {
-      targets = [{ address: host, family: net.isIP(host) as 4 | 6 }]
+    let targets: Array<ResolvedAddress>
+    const literal = ipFamily(host)
+    if (literal !== 0) {
+      targets = [{ address: host, family: literal }]
     } else {
       const resolved = options.resolver
         ? (yield* options.resolver(host)).map((address) => ({
           address,
-          family: net.isIPv6(address) ? 6 as const : 4 as const
+          family: ipFamily(address) === 6 ? 6 as const : 4 as const
         }))
-        : yield* nodeTcp.lookup(host, local?.family ?? 0)
+        : yield* tcp.lookup(host, local?.family ?? 0)
       const usable = local ? resolved.filter((r) => r.family === local.family) : resolved
       if (usable.length === 0) return yield* Effect.fail(new ResolveError({ host, reason: "NoAddress" }))
-      targets = nodeTcp.interleave(usable)
+      targets = interleave(usable)
     }
 
     const scope = yield* Effect.scope
     const stream = yield* Effect.withSpan(
       raceAttempts(targets, delay, scope, (target) =>
-        nodeTcp.connectAttempt({
+        tcp.connectAttempt({
           host: target.address,
           port,
           localAddress: local?.address,
@@ -191,10 +190,10 @@ export const connectTcp: {
  * socket leaks whatever is interrupted when; losers are closed by the FiberSet.
  */
 const raceAttempts = (
-  targets: ReadonlyArray<nodeTcp.ResolvedAddress>,
+  targets: ReadonlyArray<ResolvedAddress>,
   delay: Duration.Duration,
   scope: Scope.Scope,
-  attempt: (target: nodeTcp.ResolvedAddress) => Effect.Effect<net.Socket, ConnectAttempt>
+  attempt: (target: ResolvedAddress) => Effect.Effect<net.Socket, ConnectAttempt>
 ): Effect.Effect<TcpStream, Array<ConnectAttempt>> =>
   Effect.scoped(Effect.gen(function*() {
     const fibers = yield* FiberSet.make()
@@ -206,7 +205,7 @@ const raceAttempts = (
       const settled = yield* Deferred.make<void>()
       const onConnected = (socket: net.Socket) =>
         Effect.gen(function*() {
-          const stream = makeTcpStream(socket)
+          const stream = tcp.makeTcpStream(socket)
           if (yield* Deferred.succeed(winner, stream)) {
             yield* Scope.addFinalizer(scope, stream.close)
           } else {
@@ -237,3 +236,20 @@ const raceAttempts = (
     }
     return yield* Deferred.await(winner)
   }))
+
+/**
+ * RFC 8305 ordering: keep the resolver's order within each family, alternate families starting
+ * with the family of the first answer.
+ */
+const interleave = <A extends { readonly family: 4 | 6 }>(addresses: ReadonlyArray<A>): Array<A> => {
+  if (addresses.length === 0) return []
+  const first = addresses[0]!.family
+  const primary = addresses.filter((a) => a.family === first)
+  const secondary = addresses.filter((a) => a.family !== first)
+  const out: Array<A> = []
+  for (let i = 0; i < Math.max(primary.length, secondary.length); i++) {
+    if (i < primary.length) out.push(primary[i]!)
+    if (i < secondary.length) out.push(secondary[i]!)
+  }
+  return out
+}

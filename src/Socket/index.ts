@@ -1,5 +1,5 @@
 /**
- * Connected byte streams: TCP clients (and, as later transports land, UNIX and TLS).
+ * Connected byte streams: TCP clients (with TLS), UNIX stream clients, and TLS over any stream.
  *
  * @since 0.1.0
  */

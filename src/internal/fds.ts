@@ -1,30 +1,12 @@
 /**
  * @internal
- * Validation for fd passing: what counts as an fd (a number, or an object that owns one), and
- * the argument rules. AnyIO silently drops what it does not recognise; we refuse it.
+ * Validation for fd passing, before any I/O: what counts as an fd (see `driver/fds.ts`) and the
+ * argument rules. AnyIO silently drops what it does not recognise; we refuse it.
  */
 import * as Effect from "effect/Effect"
 import { InvalidArgumentError } from "../NetError.js"
-import type { Addon } from "./addon.js"
-
-const OwnedFdKey = Symbol.for("effect-sockets/OwnedFd")
-
-const fdOf = (value: unknown): number | undefined => {
-  if (typeof value === "number") return value
-  if (typeof value !== "object" || value === null) return undefined
-  const owned = (value as { [OwnedFdKey]?: () => number | undefined })[OwnedFdKey]
-  if (typeof owned === "function") return owned()
-  // fs.promises.FileHandle
-  if (
-    typeof (value as { fd?: unknown }).fd === "number" && typeof (value as { close?: unknown }).close === "function"
-  ) {
-    return (value as { fd: number }).fd
-  }
-  // net.Socket: its libuv handle holds the fd
-  const handle = (value as { _handle?: { fd?: unknown } | null })._handle
-  if (handle && typeof handle.fd === "number") return handle.fd
-  return undefined
-}
+import type { Addon } from "./driver/addon.js"
+import { fdOf, isOpenFd } from "./driver/fds.js"
 
 /** @internal Every fd as a number, each checked to be open. */
 export const resolveFds = (
@@ -42,12 +24,12 @@ export const resolveFds = (
         return Effect.fail(
           new InvalidArgumentError({
             argument: `fds[${index}]`,
-            why: "must be a file descriptor: a non-negative integer, a FileHandle, a net.Socket " +
-              "or an open effect-sockets stream"
+            why: "must be a file descriptor: a non-negative integer, a FileHandle, a net.Socket or an open " +
+              "effect-sockets stream"
           })
         )
       }
-      if (addon.fdType(fd) === "invalid") {
+      if (!isOpenFd(addon, fd)) {
         return Effect.fail(
           new InvalidArgumentError({ argument: `fds[${index}]`, why: `(${fd}) is not an open file descriptor` })
         )

@@ -1,10 +1,7 @@
 /**
  * @internal
- * A Listener over one or more bound `net.Server`s (several when a name resolves to several
- * addresses). Node accepts connections itself, as fast as they come, and cannot pause
- * `accept()`; accepted sockets wait here, paused (nothing is read from them), in a queue
- * bounded by the listen backlog, until `accept` takes them. Beyond the bound, new connections
- * are closed at once, as a full kernel backlog would refuse them.
+ * Effect layer of listeners: a Listener over the node:net accept queue, and `fromAccept`, which
+ * derives `accept` and `serve` from any transport's accept operation.
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -12,7 +9,8 @@ import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import type { AcceptError, Listener, ServeOptions } from "../Listener/index.js"
-import { ClosedResourceError, ListenError, reasonOf } from "../NetError.js"
+import { closeServer as closeServerNow, NetAcceptQueue } from "./driver/netListener.js"
+import { closed, listenFailed } from "./errors.js"
 import { serve } from "./serve.js"
 import { Signal } from "./signal.js"
 
@@ -33,46 +31,22 @@ export interface ListenerOptions<A extends ByteStream> {
 
 /** @internal */
 export const make = <A extends ByteStream>(options: ListenerOptions<A>): Listener<A> => {
-  const pending: Array<net.Socket> = []
-  let acceptFailure: ListenError | undefined
-  let closed = false
-  const ready = new Signal(() => closed || pending.length > 0 || acceptFailure !== undefined)
+  const ready = new Signal(() => queue.closed || queue.size > 0 || queue.failure !== undefined)
+  const queue = new NetAcceptQueue(options.servers, options.backlog, () => ready.wake())
   const readyWait = ready.waitExclusive("accepting on")
 
-  for (const server of options.servers) {
-    server.on("connection", (socket: net.Socket) => {
-      if (closed || pending.length >= options.backlog) {
-        socket.destroy()
-        return
-      }
-      // A peer may reset while its connection waits; the stream reports it when received from.
-      socket.on("error", () => {})
-      pending.push(socket)
-      ready.wake()
-    })
-    // After listening, Node reports only accept() failures here (EMFILE, ENFILE, …).
-    server.on("error", (cause) => {
-      acceptFailure ??= new ListenError({ reason: reasonOf(cause), address: options.description, cause })
-      ready.wake()
-    })
-  }
-
   const acceptOne: Effect.Effect<A, AcceptError> = Effect.suspend((): Effect.Effect<A, AcceptError> => {
-    if (closed) return Effect.fail(new ClosedResourceError({ operation: "accept" }))
-    if (pending.length > 0) return Effect.sync(() => options.wrap(pending.shift()!))
-    if (acceptFailure) {
-      const failure = acceptFailure
-      acceptFailure = undefined
-      return Effect.fail(failure)
-    }
+    if (queue.closed) return Effect.fail(closed("accept"))
+    if (queue.size > 0) return Effect.sync(() => options.wrap(queue.take()))
+    const failure = queue.takeFailure()
+    if (failure) return Effect.fail(listenFailed(options.description, failure))
     return Effect.zipRight(readyWait, acceptOne)
   })
 
   const close = Effect.suspend(() => {
-    if (closed) return Effect.void
-    closed = true
+    if (queue.closed) return Effect.void
+    queue.close()
     ready.wake()
-    for (const socket of pending.splice(0)) socket.destroy()
     return Effect.forEach(options.servers, closeServer, { discard: true })
   })
 
@@ -103,10 +77,4 @@ export const fromAccept = <A extends ByteStream>(
 
 /** @internal Stops listening; resolves once the listening socket is closed (connections stay). */
 export const closeServer = (server: net.Server): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    if (!server.listening) return resume(Effect.void)
-    // The callback waits for every accepted connection to end; the listening socket itself is
-    // closed by the time the next loop iteration runs.
-    server.close()
-    setImmediate(() => resume(Effect.void))
-  })
+  Effect.async<void>((resume) => closeServerNow(server, () => resume(Effect.void)))

@@ -5,8 +5,8 @@
  * makes it unavailable on purpose, to exercise the `node:net` fallbacks.
  */
 import * as Effect from "effect/Effect"
-import { BrokenResourceError, reasonOf, UnsupportedError } from "../NetError.js"
-import { type Addon, load } from "./addon.js"
+import { UnsupportedError } from "../NetError.js"
+import { type Addon, load } from "./driver/addon.js"
 
 let cached: { readonly addon: Addon } | { readonly why: string } | undefined
 
@@ -34,7 +34,3 @@ export const addonAvailable: Effect.Effect<boolean> = Effect.match(loadAddon("pr
   onFailure: () => false,
   onSuccess: () => true
 })
-
-/** @internal A syscall error from the addon as a BrokenResourceError. */
-export const broken = (operation: string, cause: unknown): BrokenResourceError =>
-  new BrokenResourceError({ reason: reasonOf(cause), operation, cause })

@@ -1,27 +1,28 @@
 /**
  * @internal
- * The TLS handshake, the TLS stream's receive/close policy (ragged EOF, close_notify on close)
- * and its attributes.
+ * Effect layer of TLS: the handshake as an effect (route, timeout, typed failures) and the TLS
+ * stream's receive/close policy (ragged EOF, close_notify on close).
  *
  * Node's TLS reports close_notify and a bare transport EOF alike ('end'), so standard-compatible
  * TLS (the default) runs over a Duplex that sees the transport's own end of stream: over the
  * `net.Socket` itself when the transport is one of our node:net streams (`SocketDuplex`), over
- * any other ByteStream through two pump fibers (`TransportDuplex`). Without the ragged-EOF
+ * any other ByteStream through two pump fibers (`pumpedDuplex`). Without the ragged-EOF
  * requirement, such a stream hands its socket to Node's native TLS (OpenSSL on the
  * handle, no JavaScript between the layers), as raw `node:tls` runs.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as net from "node:net"
 import type { Duplex } from "node:stream"
-import * as tls from "node:tls"
-import * as url from "node:url"
+import type * as tls from "node:tls"
 import type { ByteStream, ReceiveError } from "../ByteStream.js"
-import { BrokenResourceError, codeOf, reasonOf, TlsError, UnsupportedError } from "../NetError.js"
-import type { TlsAttributes, TlsOptions, TlsStream } from "../Socket/Tls.js"
+import { BrokenResourceError, TlsError, UnsupportedError } from "../NetError.js"
+import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 import { make as makeByteStream } from "./byteStream.js"
-import { detachSocket, NodeStream } from "./nodeStream.js"
-import { SocketDuplex, TransportDuplex, type TransportEnd, TransportError } from "./tlsTransport.js"
+import * as driver from "./driver/tls.js"
+import { SocketDuplex, type TransportEnd, TransportError } from "./driver/tlsTransport.js"
+import { detachSocket, NetStream } from "./netStream.js"
+import { codeOf, reasonOf } from "./systemError.js"
+import { pumpedDuplex } from "./tlsPump.js"
 
 const verifyCodes = new Set([
   "DEPTH_ZERO_SELF_SIGNED_CERT",
@@ -60,43 +61,6 @@ export const handshakeFailure = (cause: unknown): TlsError | BrokenResourceError
   })
 }
 
-const contextOptions = (options: TlsOptions): tls.SecureContextOptions => ({
-  ...(options.ca !== undefined ? { ca: options.ca as tls.SecureContextOptions["ca"] } : {}),
-  ...(options.cert !== undefined ? { cert: options.cert as tls.SecureContextOptions["cert"] } : {}),
-  ...(options.key !== undefined ? { key: options.key as tls.SecureContextOptions["key"] } : {}),
-  ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
-  ...(options.minVersion !== undefined ? { minVersion: options.minVersion } : {}),
-  ...(options.maxVersion !== undefined ? { maxVersion: options.maxVersion } : {})
-})
-
-const startTls = (transport: Duplex, options: TlsOptions): tls.TLSSocket => {
-  const secureContext = options.secureContext ?? tls.createSecureContext(contextOptions(options))
-  const alpn = options.alpnProtocols ? { ALPNProtocols: [...options.alpnProtocols] } : {}
-  if (options.serverSide) {
-    return new tls.TLSSocket(transport, {
-      isServer: true,
-      secureContext,
-      requestCert: options.requestCert ?? false,
-      rejectUnauthorized: options.rejectUnauthorized ?? true,
-      ...alpn
-    })
-  }
-  // IDNA 2008 (UTS 46 non-transitional), as AnyIO's TLS layer does: "faß.de" is verified and
-  // sent as "xn--fa-hia.de". Node's own identity check rejects U-labels.
-  const hostname = net.isIP(options.hostname ?? "") !== 0
-    ? options.hostname!
-    : url.domainToASCII(options.hostname ?? "localhost") || (options.hostname ?? "localhost")
-  return tls.connect({
-    socket: transport,
-    secureContext,
-    // SNI carries names only; an IP address is still verified against the certificate's IP SANs.
-    ...(net.isIP(hostname) === 0 ? { servername: hostname } : {}),
-    host: hostname,
-    rejectUnauthorized: options.rejectUnauthorized ?? true,
-    ...alpn
-  })
-}
-
 /** @internal The handshake; interrupting it (or a timeout) closes the TLS socket and the transport. */
 export const handshake = (
   inner: ByteStream,
@@ -108,36 +72,23 @@ export const handshake = (
     const standardCompatible = options.standardCompatible ?? true
     // Native TLS on the socket, or a Duplex that sees the transport's own end of stream.
     const duplex: TransportEnd | undefined = owned === undefined
-      ? new TransportDuplex(inner)
+      ? pumpedDuplex(inner)
       : standardCompatible
       ? new SocketDuplex(owned)
       : undefined
     const transport: Duplex = duplex ?? owned!
     let socket: tls.TLSSocket
     try {
-      socket = startTls(transport, options)
+      socket = driver.start(transport, options)
     } catch (cause) {
       transport.destroy()
       return resume(Effect.fail(new TlsError({ reason: "Protocol", code: codeOf(cause), cause })))
     }
     if (duplex) duplex.tlsSocket = socket
-    const onError = (cause: Error) => {
-      socket.destroy()
-      resume(Effect.fail(handshakeFailure(cause)))
-    }
-    // A peer that hangs up mid-handshake ends the transport without any 'error' from Node's TLS
-    // socket: over a Duplex we see the transport's 'end' (the TLS socket, paused, would not even
-    // emit one); on the native route the TLS socket's own 'end' is that signal.
-    const onClose = () => onError(new Error("the peer closed the connection during the TLS handshake"))
-    socket.once("error", onError)
-    socket.once("close", onClose)
-    const transportEnd: Duplex = duplex ?? socket
-    transportEnd.once("end", onClose)
-    socket.once(options.serverSide ? "secure" : "secureConnect", () => {
-      socket.off("error", onError)
-      socket.off("close", onClose)
-      transportEnd.off("end", onClose)
-      resume(Effect.succeed(makeTlsStream(socket, duplex, inner, options)))
+    driver.onHandshake(socket, duplex ?? socket, options.serverSide ?? false, (cause) => {
+      resume(
+        cause ? Effect.fail(handshakeFailure(cause)) : Effect.succeed(makeTlsStream(socket, duplex, inner, options))
+      )
     })
     return Effect.sync(() => socket.destroy())
   })
@@ -146,29 +97,6 @@ export const handshake = (
     duration: timeout,
     onTimeout: () => new TlsError({ reason: "HandshakeTimeout", code: undefined })
   })
-}
-
-const attributesOf = (socket: tls.TLSSocket, inner: ByteStream, options: TlsOptions): TlsAttributes => {
-  const peer = socket.getPeerCertificate()
-  const cipher = socket.getCipher()
-  return {
-    ...inner.attributes,
-    serverSide: options.serverSide ?? false,
-    standardCompatible: options.standardCompatible ?? true,
-    alpnProtocol: typeof socket.alpnProtocol === "string" ? socket.alpnProtocol : null,
-    tlsVersion: socket.getProtocol(),
-    cipher: cipher ? { name: cipher.name, standardName: cipher.standardName, version: cipher.version } : null,
-    peerCertificate: peer && Object.keys(peer).length > 0
-      ? {
-        subject: { ...peer.subject },
-        issuer: { ...peer.issuer },
-        subjectAltName: peer.subjectaltname ?? null,
-        validFrom: peer.valid_from,
-        validTo: peer.valid_to,
-        fingerprint256: peer.fingerprint256
-      }
-      : null
-  }
 }
 
 /** How long `close` waits for close_notify to be handed to the transport. */
@@ -180,7 +108,7 @@ const makeTlsStream = (
   inner: ByteStream,
   options: TlsOptions
 ): TlsStream => {
-  const core = new NodeStream(socket)
+  const core = new NetStream(socket)
   const standardCompatible = options.standardCompatible ?? true
   const ragged = new BrokenResourceError({
     reason: "UnexpectedEof",
@@ -194,19 +122,13 @@ const makeTlsStream = (
       (eof) => Effect.fail(standardCompatible && duplex?.transportEnded === true && !duplex.cleanEnd ? ragged : eof)
     )
   // Standard-compatible close sends close_notify first (briefly waiting for it to leave).
-  const sendCloseNotify = Effect.async<void>((resume) => {
-    if (!socket.writable || socket.destroyed) return resume(Effect.void)
-    const done = () => resume(Effect.void)
-    socket.once("finish", done)
-    socket.once("close", done)
-    socket.once("error", done)
-    socket.end()
-  }).pipe(
-    // `close` usually runs as a finalizer, which is uninterruptible: the wait must be made
-    // interruptible for the grace period to cut it (a peer that reads nothing never drains it).
-    Effect.interruptible,
-    Effect.timeoutOption(CLOSE_NOTIFY_GRACE)
-  )
+  const sendCloseNotify = Effect.async<void>((resume) => driver.sendCloseNotify(socket, () => resume(Effect.void)))
+    .pipe(
+      // `close` usually runs as a finalizer, which is uninterruptible: the wait must be made
+      // interruptible for the grace period to cut it (a peer that reads nothing never drains it).
+      Effect.interruptible,
+      Effect.timeoutOption(CLOSE_NOTIFY_GRACE)
+    )
   const close = Effect.zipRight(standardCompatible ? Effect.asVoid(sendCloseNotify) : Effect.void, core.close).pipe(
     Effect.zipRight(inner.close)
   )
@@ -220,6 +142,6 @@ const makeTlsStream = (
       })
     ),
     close,
-    attributes: attributesOf(socket, inner, options)
+    attributes: driver.attributes(socket, inner.attributes, options)
   })
 }

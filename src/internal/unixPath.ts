@@ -1,8 +1,12 @@
-/** @internal UNIX socket paths: validation and conversion, before any I/O. */
+/**
+ * @internal
+ * UNIX socket paths: validation and conversion before any I/O, and the stale-socket rule that
+ * the UNIX listener and the UNIX datagram socket share.
+ */
 import * as Effect from "effect/Effect"
-import * as fs from "node:fs"
 import type { UnixAddress } from "../ByteStream.js"
 import { InvalidArgumentError, ListenError } from "../NetError.js"
+import * as driver from "./driver/unixPath.js"
 
 /** sun_path holds 108 bytes: 107 and a NUL for a filesystem path, 108 for an abstract name. */
 export const MAX_PATH_BYTES = 107
@@ -22,12 +26,11 @@ export const toPathBytes = (path: unknown, argument = "path"): Effect.Effect<Buf
     const abstract = bytes[0] === 0
     const limit = abstract ? MAX_PATH_BYTES + 1 : MAX_PATH_BYTES
     if (bytes.length > limit) {
+      const kind = abstract ? "abstract name" : "path"
       return Effect.fail(
         new InvalidArgumentError({
           argument,
-          why: `is ${bytes.length} bytes long; the kernel's limit for a UNIX socket ${
-            abstract ? "abstract name" : "path"
-          } is ${limit} bytes`
+          why: `is ${bytes.length} bytes long; the kernel's limit for a UNIX socket ${kind} is ${limit} bytes`
         })
       )
     }
@@ -65,8 +68,9 @@ export const describePath = (path: Uint8Array): string => {
 
 /**
  * @internal
- * Makes a path free for bind: a stale socket file (nobody there, by `isLive`) is removed; a live
- * socket, or any other kind of file, is AddressInUse and left untouched.
+ * The stale-socket rule: makes a path free for bind. A stale socket file (nobody there, by
+ * `isLive`) is removed; a live socket, or any other kind of file, is AddressInUse and left
+ * untouched.
  */
 export const clearStale = (
   path: Buffer,
@@ -74,11 +78,17 @@ export const clearStale = (
 ): Effect.Effect<void, ListenError> =>
   Effect.gen(function*() {
     if (isAbstract(path)) return
-    const stat = yield* Effect.sync(() => fs.lstatSync(path, { throwIfNoEntry: false }))
-    if (stat === undefined) return
+    const kind = yield* Effect.sync(() => driver.pathKind(path))
+    if (kind === "none") return
     const inUse = (why: string) =>
       new ListenError({ reason: "AddressInUse", address: describePath(path), cause: new Error(why) })
-    if (!stat.isSocket()) return yield* Effect.fail(inUse("a file that is not a socket is in the way"))
+    if (kind === "other") return yield* Effect.fail(inUse("a file that is not a socket is in the way"))
     if (yield* isLive(path)) return yield* Effect.fail(inUse("another socket is bound to this path and in use"))
-    yield* Effect.sync(() => fs.rmSync(path, { force: true }))
+    yield* Effect.sync(() => driver.remove(path))
+  })
+
+/** @internal On close, removes the listener's own socket file when asked to (never an abstract name). */
+export const unlinkOnClose = (path: Buffer, unlink: boolean): Effect.Effect<void> =>
+  Effect.sync(() => {
+    if (unlink && !isAbstract(path)) driver.removeIfSocket(path)
   })

@@ -1,6 +1,7 @@
 /** @internal Argument checks, run before any I/O. */
 import * as Effect from "effect/Effect"
-import { InvalidArgumentError } from "../NetError.js"
+import { InvalidArgumentError, UnsupportedError } from "../NetError.js"
+import { supportsReusePort } from "./driver/tcp.js"
 
 /** @internal */
 export const checkPort = (
@@ -39,3 +40,14 @@ export const checkPositiveInt = (value: unknown, argument: string): Effect.Effec
   typeof value === "number" && Number.isSafeInteger(value) && value >= 1
     ? Effect.void
     : Effect.fail(new InvalidArgumentError({ argument, why: `must be a positive integer (got ${String(value)})` }))
+
+/** @internal SO_REUSEPORT needs Node 22.12+ (23.1+ on the odd line): before, it is unsupported, not ignored. */
+export const checkReusePort = (reusePort: boolean): Effect.Effect<void, UnsupportedError> =>
+  reusePort && !supportsReusePort()
+    ? Effect.fail(
+      new UnsupportedError({
+        operation: "reusePort",
+        why: `Node ${process.versions.node} cannot set SO_REUSEPORT (22.12+ can)`
+      })
+    )
+    : Effect.void

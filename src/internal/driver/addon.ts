@@ -184,7 +184,7 @@ export interface Addon {
   readonly Poller: PollerConstructor
 }
 
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
 
 /** @internal Where `npm install` (native/build.mjs) puts the addon. */
 export const addonPath = path.join(packageRoot, "build", "Release", "effect_sockets.node")

@@ -1,0 +1,176 @@
+/**
+ * @internal
+ * Driver: a connected `net.Socket` (TCP, UNIX or TLS) as plain state and calls. Effect-free.
+ *
+ * Node delivers chunks as 'data' events into our own queue (the cheapest path Node has: no
+ * 'readable' round trip through nextTick). When the queue holds `QUEUE_LIMIT` bytes the socket
+ * is paused, and Node itself stops reading from the kernel once its own buffer is full, so a
+ * fast peer cannot grow our memory while nobody receives. Writes are numbered: one stable
+ * callback counts them (Node runs write callbacks in order), so whoever waits for a write knows
+ * when its own is done.
+ */
+import type * as net from "node:net"
+
+/** @internal What the driver tells its owner; each is a "look again" (no data travels with it). */
+export interface NetStreamEvents {
+  /** Data, the peer's EOF, an error or the socket's release: a reader has something to look at. */
+  readonly readable: () => void
+  /** The awaited write (or an earlier one that failed) is done. */
+  readonly written: () => void
+  /** Node released the file descriptor ('close'). */
+  readonly released: () => void
+}
+
+/** Queued bytes at which the socket is paused (Node then buffers at most its high-water mark more). */
+const QUEUE_LIMIT = 256 * 1024
+
+/** @internal The error a write on a socket that vanished under it reports. */
+export const closedBeforeEnd = new Error("the socket was closed before the peer ended the stream")
+
+/** @internal What `write` did: handed straight to the kernel, or the number of the write to await. */
+export const WRITTEN = 0
+/** @internal `write` found the socket destroyed: nothing was written. */
+export const DESTROYED = -1
+
+/** @internal */
+export class NetStreamDriver {
+  /** The peer's FIN was reached (every byte before it has been queued). */
+  eof = false
+  /** Node emitted 'close': the file descriptor is released. */
+  released = false
+  /** The first error the socket reported. */
+  error: Error | undefined = undefined
+  /** This side destroyed the socket (`destroy`). */
+  destroyed = false
+  queuedBytes = 0
+  writesDone = 0
+  /** The write a waiting sender waits for, and the first write error since it started waiting. */
+  waitingFor = 0
+  writeError: Error | undefined = undefined
+  private writesIssued = 0
+  /** Received chunks not yet taken, oldest first, from `head` on. */
+  private readonly queue: Array<Buffer> = []
+  private head = 0
+  private pausedByUs = false
+
+  constructor(readonly socket: net.Socket, private readonly events: NetStreamEvents) {
+    // An accepted socket may have failed or closed while it waited to be accepted.
+    if (socket.errored) this.error = socket.errored
+    if (socket.closed) this.released = true
+    socket.on("data", this.onData)
+    socket.on("end", this.onEnd)
+    socket.on("error", this.onError)
+    socket.on("close", () => {
+      this.released = true
+      events.released()
+    })
+    // Accepted sockets start paused (nothing read before someone owns them).
+    socket.resume()
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.queue.push(chunk)
+    this.queuedBytes += chunk.length
+    if (this.queuedBytes >= QUEUE_LIMIT && !this.pausedByUs) {
+      this.pausedByUs = true
+      this.socket.pause()
+    }
+    this.events.readable()
+  }
+
+  private readonly onEnd = (): void => {
+    this.eof = true
+    this.events.readable()
+  }
+
+  private readonly onError = (error: Error): void => {
+    this.error ??= error
+    this.events.readable()
+  }
+
+  /** The oldest queued chunk (split if longer than `maxBytes`); resumes a socket we paused. */
+  take(maxBytes: number): Buffer {
+    const chunk = this.queue[this.head]!
+    let out: Buffer
+    if (chunk.length <= maxBytes) {
+      out = chunk
+      this.queue[this.head++] = undefined as unknown as Buffer
+      if (this.head === this.queue.length) {
+        this.queue.length = 0
+        this.head = 0
+      } else if (this.head > 64 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head)
+        this.head = 0
+      }
+    } else {
+      out = chunk.subarray(0, maxBytes)
+      this.queue[this.head] = chunk.subarray(maxBytes)
+    }
+    this.queuedBytes -= out.length
+    if (this.pausedByUs && this.queuedBytes < QUEUE_LIMIT / 2) {
+      this.pausedByUs = false
+      this.socket.resume()
+    }
+    return out
+  }
+
+  /**
+   * Writes `bytes`: `WRITTEN` when Node passed them straight to the kernel (nothing left in its
+   * buffer), `DESTROYED` when the socket is gone, else the write's number, which becomes the
+   * awaited one (`waitingFor`, with `writeError` cleared).
+   */
+  write(bytes: Uint8Array): number {
+    if (this.socket.destroyed) return DESTROYED
+    const seq = ++this.writesIssued
+    this.socket.write(bytes, this.onWritten)
+    if (this.socket.writableLength === 0 && !this.socket.destroyed) return WRITTEN
+    this.waitingFor = seq
+    this.writeError = undefined
+    return seq
+  }
+
+  /**
+   * One callback for every write (Node runs them in order, and coalesces the ticks of a
+   * callback it has seen before): the waiter hears of its own write, or of the first error.
+   */
+  private readonly onWritten = (error?: Error | null): void => {
+    this.writesDone++
+    // Node reports a write on a socket it already destroyed (a reset) as done: it was not.
+    const failed = error ??
+      (this.socket.destroyed && !this.destroyed ? (this.socket.errored ?? closedBeforeEnd) : undefined)
+    if (failed) this.writeError ??= failed
+    if (failed || this.writesDone >= this.waitingFor) this.events.written()
+  }
+
+  /** Whether Node still holds written bytes that have not reached the kernel. */
+  get writing(): boolean {
+    return this.socket.writableLength > 0
+  }
+
+  /** Half-close: Node queues the FIN behind any data still being written. */
+  end(): void {
+    this.socket.end()
+  }
+
+  /** Closes the socket; `released` follows when Node has let the fd go. */
+  destroy(): void {
+    this.destroyed = true
+    this.socket.destroy()
+  }
+
+  /**
+   * Hands the socket to a new owner with the bytes received but not yet taken put back into it:
+   * from here on this driver hears nothing more from the socket.
+   */
+  detach(): net.Socket {
+    this.socket.off("data", this.onData)
+    this.socket.off("end", this.onEnd)
+    this.socket.off("error", this.onError)
+    this.socket.pause()
+    for (let i = this.queue.length - 1; i >= this.head; i--) this.socket.unshift(this.queue[i]!)
+    this.queue.length = 0
+    this.head = 0
+    this.queuedBytes = 0
+    return this.socket
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * @internal
+ * Driver: a UDP socket over `node:dgram`. Effect-free. Node pushes every datagram as an event
+ * and cannot be paused; the owner queues them.
+ */
+import * as dgram from "node:dgram"
+
+/** @internal What the socket reports after it is bound. */
+export interface UdpEvents {
+  readonly message: (payload: Buffer, host: string, port: number) => void
+  /** An error for an earlier datagram (ICMP "port unreachable" on a connected socket, …). */
+  readonly error: (cause: Error) => void
+}
+
+/** @internal */
+export class UdpDriver {
+  /** `close` was called (or a failed bind closed it). */
+  closing = false
+  /** Node emitted 'close': the port is free again. */
+  closed = false
+  private readonly socket: dgram.Socket
+  private readonly closeWaiters: Array<() => void> = []
+
+  constructor(family: 4 | 6, reusePort: boolean) {
+    this.socket = dgram.createSocket({
+      type: family === 6 ? "udp6" : "udp4",
+      ...(reusePort ? { reusePort: true } : {})
+    } as dgram.SocketOptions)
+    this.socket.on("close", () => {
+      this.closed = true
+      for (const resume of this.closeWaiters.splice(0)) resume()
+    })
+  }
+
+  /** Binds; from then on datagrams and errors go to `events`. A failed bind closes the socket. */
+  bind(address: string, port: number, events: UdpEvents, callback: (error: Error | null) => void): void {
+    this.socket.once("error", (cause) => {
+      this.close()
+      callback(cause)
+    })
+    this.socket.bind({ address, port }, () => {
+      this.socket.removeAllListeners("error")
+      this.socket.on("message", (payload, info) => events.message(payload, info.address, info.port))
+      this.socket.on("error", events.error)
+      callback(null)
+    })
+  }
+
+  /** connect(2); `callback` gets Node's answer. */
+  connect(port: number, host: string, callback: (error: Error | null) => void): void {
+    this.socket.connect(port, host, () => callback(null))
+  }
+
+  /** Sends one datagram (to the connected peer when `host` is undefined). Throws on bad arguments. */
+  send(
+    bytes: Uint8Array,
+    port: number | undefined,
+    host: string | undefined,
+    callback: (error: Error | null) => void
+  ): void {
+    if (host === undefined) this.socket.send(bytes, callback)
+    else this.socket.send(bytes, port, host, callback)
+  }
+
+  /** How many datagrams Node holds that have not reached the kernel yet. */
+  get sendQueueCount(): number {
+    return this.socket.getSendQueueCount()
+  }
+
+  localAddress(): { readonly host: string; readonly port: number } {
+    const local = this.socket.address()
+    return { host: local.address, port: local.port }
+  }
+
+  setBroadcast(enabled: boolean): void {
+    this.socket.setBroadcast(enabled)
+  }
+
+  setTtl(ttl: number): void {
+    this.socket.setTTL(ttl)
+  }
+
+  setMulticastTtl(ttl: number): void {
+    this.socket.setMulticastTTL(ttl)
+  }
+
+  setMulticastLoopback(enabled: boolean): void {
+    this.socket.setMulticastLoopback(enabled)
+  }
+
+  addMembership(group: string, interfaceAddress: string | undefined): void {
+    this.socket.addMembership(group, interfaceAddress)
+  }
+
+  dropMembership(group: string, interfaceAddress: string | undefined): void {
+    this.socket.dropMembership(group, interfaceAddress)
+  }
+
+  /** Closes once, whoever asks first; `callback` runs when the port is free. */
+  close(callback?: () => void): void {
+    if (this.closed) {
+      callback?.()
+      return
+    }
+    if (callback) this.closeWaiters.push(callback)
+    if (this.closing) return
+    this.closing = true
+    this.socket.close()
+  }
+}

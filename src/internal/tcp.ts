@@ -1,0 +1,66 @@
+/**
+ * @internal
+ * Effect layer of TCP: name resolution, one connection attempt and one bound server as effects
+ * over the drivers, and the TcpStream over a connected socket.
+ */
+import * as Effect from "effect/Effect"
+import type * as net from "node:net"
+import { type ConnectAttempt, ResolveError, type ResolveErrorReason } from "../NetError.js"
+import type { TcpStream } from "../Socket/Tcp.js"
+import * as dns from "./driver/dns.js"
+import * as driver from "./driver/tcp.js"
+import * as netStream from "./netStream.js"
+import { codeOf, reasonOf } from "./systemError.js"
+
+const resolveReasons: Record<string, ResolveErrorReason> = {
+  ENOTFOUND: "NotFound",
+  EAI_NONAME: "NotFound",
+  EAI_AGAIN: "TemporaryFailure",
+  ENODATA: "NoAddress",
+  EAI_NODATA: "NoAddress"
+}
+
+/** @internal The resolver's answers for `host`, in the resolver's order. */
+export const lookup = (host: string, family: 0 | 4 | 6 = 0): Effect.Effect<Array<dns.ResolvedAddress>, ResolveError> =>
+  Effect.async<Array<dns.ResolvedAddress>, ResolveError>((resume) => {
+    dns.lookup(host, family, (error, addresses) => {
+      if (error) {
+        const reason = resolveReasons[codeOf(error) ?? ""] ?? "Unknown"
+        resume(Effect.fail(new ResolveError({ host, reason, cause: error })))
+      } else if (addresses.length === 0) {
+        resume(Effect.fail(new ResolveError({ host, reason: "NoAddress" })))
+      } else {
+        resume(Effect.succeed(addresses))
+      }
+    })
+  })
+
+/** @internal An IP literal as itself, a name as the first address it resolves to. */
+export const resolveFirst = (host: string, family: 0 | 4 | 6): Effect.Effect<dns.ResolvedAddress, ResolveError> => {
+  const literal = dns.ipFamily(host)
+  return literal !== 0
+    ? Effect.succeed({ address: host, family: literal })
+    : Effect.map(lookup(host, family), (addresses) => addresses[0]!)
+}
+
+/** @internal One connection attempt to an IP address. Interrupting it destroys the socket. */
+export const connectAttempt = (options: driver.AttemptOptions): Effect.Effect<net.Socket, ConnectAttempt> =>
+  Effect.async<net.Socket, ConnectAttempt>((resume) => {
+    const cancel = driver.connect(options, (cause, socket) => {
+      if (cause) resume(Effect.fail({ host: options.host, port: options.port, reason: reasonOf(cause), cause }))
+      else resume(Effect.succeed(socket!))
+    })
+    return Effect.sync(cancel)
+  })
+
+/** @internal A `net.Server` bound and listening on one address (see the driver's `listen`). */
+export const bind = (options: driver.BindOptions): Effect.Effect<net.Server, Error> =>
+  Effect.async<net.Server, Error>((resume) => {
+    const cancel = driver.listen(options, (error, server) => {
+      resume(error ? Effect.fail(error) : Effect.succeed(server!))
+    })
+    return Effect.sync(cancel)
+  })
+
+/** @internal A TcpStream owning a connected TCP socket (client or accepted). */
+export const makeTcpStream = (socket: net.Socket): TcpStream => netStream.make(socket, driver.inetAttributes(socket))

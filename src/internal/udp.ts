@@ -1,0 +1,190 @@
+/**
+ * @internal
+ * Effect layer of UDP sockets over `driver/udp.ts`: the bounded receive queue, send outcomes
+ * as typed errors, and the socket options as effects.
+ */
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { DatagramSendError, UdpOptions, UdpSocketBase } from "../Datagram/index.js"
+import {
+  BrokenResourceError,
+  ClosedResourceError,
+  InvalidArgumentError,
+  type ListenError,
+  type ResolveError,
+  type UnsupportedError
+} from "../NetError.js"
+import { toBytes } from "./byteStream.js"
+import { DatagramQueue } from "./datagramQueue.js"
+import { ipFamily } from "./driver/dns.js"
+import { UdpDriver } from "./driver/udp.js"
+import { broken, listenFailed } from "./errors.js"
+import { formatHostPort, systemError } from "./systemError.js"
+import { resolveFirst } from "./tcp.js"
+import { checkHost, checkPort, checkPositiveInt, checkReusePort, invalidHost, invalidPort } from "./validate.js"
+
+const DEFAULT_QUEUE = 1024
+
+/** @internal An open UDP socket: its driver, its receive queue and its family. */
+export interface Core<A> {
+  readonly driver: UdpDriver
+  readonly queue: DatagramQueue<A>
+  readonly family: "IPv4" | "IPv6"
+  /** Closes once, whoever asks first; completes when the port is free. */
+  readonly close: Effect.Effect<void>
+}
+
+const setter =
+  <A extends Array<unknown>>(core: Core<unknown>, apply: (...args: A) => void) =>
+  (...args: A): Effect.Effect<void, ClosedResourceError | InvalidArgumentError> =>
+    Effect.suspend((): Effect.Effect<void, ClosedResourceError | InvalidArgumentError> => {
+      if (core.driver.closing) return Effect.fail(new ClosedResourceError({ operation: "configure" }))
+      return Effect.try({
+        try: () => apply(...args),
+        catch: (cause) =>
+          new InvalidArgumentError({ argument: "option", why: String((cause as Error).message ?? cause) })
+      })
+    })
+
+/** A TTL is an integer hop count; Node would silently truncate 1.5. */
+const checkTtl = (ttl: number): number => {
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) {
+    throw new RangeError(`ttl must be an integer from 1 to 255 (got ${ttl})`)
+  }
+  return ttl
+}
+
+/** @internal The members both kinds of UDP socket share. */
+export const base = (core: Core<unknown>): UdpSocketBase => {
+  const { driver } = core
+  const local = driver.localAddress()
+  return {
+    attributes: { family: core.family, localAddress: { _tag: "InetAddress", host: local.host, port: local.port } },
+    dropped: Effect.sync(() => core.queue.dropped),
+    close: core.close,
+    setBroadcast: setter(core, (enabled: boolean) => driver.setBroadcast(enabled)) as UdpSocketBase["setBroadcast"],
+    setTtl: setter(core, (ttl: number) => driver.setTtl(checkTtl(ttl))),
+    setMulticastTtl: setter(core, (ttl: number) => driver.setMulticastTtl(checkTtl(ttl))),
+    setMulticastLoopback: setter(
+      core,
+      (enabled: boolean) => driver.setMulticastLoopback(enabled)
+    ) as UdpSocketBase["setMulticastLoopback"],
+    joinMulticast: (group, interfaceAddress) =>
+      Effect.acquireRelease(
+        Effect.suspend((): Effect.Effect<void, ClosedResourceError | InvalidArgumentError | BrokenResourceError> => {
+          if (driver.closing) return Effect.fail(new ClosedResourceError({ operation: "joinMulticast" }))
+          if (ipFamily(group) === 0) {
+            return Effect.fail(new InvalidArgumentError({ argument: "group", why: "must be an IP address" }))
+          }
+          return Effect.try({
+            try: () => driver.addMembership(group, interfaceAddress),
+            catch: (cause) => broken("joinMulticast", cause)
+          })
+        }),
+        () =>
+          Effect.sync(() => {
+            if (!driver.closing) {
+              try {
+                driver.dropMembership(group, interfaceAddress)
+              } catch {
+                // Already left (e.g. the interface went away): nothing to undo.
+              }
+            }
+          })
+      )
+  }
+}
+
+const familyNumber = (family: "IPv4" | "IPv6" | undefined): 0 | 4 | 6 =>
+  family === "IPv4" ? 4 : family === "IPv6" ? 6 : 0
+
+/** @internal Creates and binds the socket; from then on its datagrams and errors feed the queue. */
+export const open = <A>(
+  options: UdpOptions,
+  toItem: (payload: Buffer, host: string, port: number) => A,
+  remoteFamily?: 4 | 6
+): Effect.Effect<Core<A>, ListenError | ResolveError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const localPort = options.localPort ?? 0
+    yield* checkPort(localPort, "localPort", { allowZero: true })
+    if (options.localHost !== undefined) yield* checkHost(options.localHost, "localHost")
+    const queueSize = options.receiveQueueSize ?? DEFAULT_QUEUE
+    yield* checkPositiveInt(queueSize, "receiveQueueSize")
+    yield* checkReusePort(options.reusePort ?? false)
+    const wanted = remoteFamily ?? familyNumber(options.family)
+    const local = options.localHost === undefined ? undefined : yield* resolveFirst(options.localHost, wanted)
+    const family: 4 | 6 = local?.family ?? (wanted === 0 ? 4 : wanted)
+    const address = local?.address ?? (family === 6 ? "::" : "0.0.0.0")
+    const queue = new DatagramQueue<A>(queueSize)
+    const driver = new UdpDriver(family, options.reusePort ?? false)
+    const close = Effect.async<void>((resume) => {
+      if (!driver.closing) queue.close()
+      driver.close(() => resume(Effect.void))
+    })
+    yield* Effect.acquireRelease(
+      Effect.async<void, ListenError>((resume) => {
+        driver.bind(address, localPort, {
+          message: (payload, host, port) => queue.offer(toItem(payload, host, port)),
+          error: (cause) => queue.fail(broken("receive", cause))
+        }, (cause) => {
+          resume(cause ? Effect.fail(listenFailed(formatHostPort(address, localPort), cause)) : Effect.void)
+        })
+      }),
+      () => close
+    )
+    return { driver, queue, family: family === 6 ? "IPv6" as const : "IPv4" as const, close }
+  })
+
+/** The largest UDP payload: 65,535 less the IP (20 or 40 bytes) and UDP (8 bytes) headers. */
+const maxPayload = (family: "IPv4" | "IPv6") => (family === "IPv6" ? 65_487 : 65_507)
+
+/**
+ * @internal
+ * One datagram out. When Node hands it to the kernel at once (its send queue stays empty), the
+ * send completes without waiting for Node's callback (a tick later); an error that callback
+ * still brings is kept and reported by the next operation, as ICMP errors are. Otherwise the
+ * send waits for the callback, and its error belongs to this datagram.
+ */
+export const sendOne = (
+  core: Core<unknown>,
+  payload: Uint8Array | string,
+  to?: { readonly host: string; readonly port: number }
+): Effect.Effect<void, DatagramSendError> =>
+  Effect.suspend(() => {
+    const host = to?.host
+    const port = to?.port
+    if (to !== undefined) {
+      const invalid = invalidHost(host, "host") ?? invalidPort(port, "port", false)
+      if (invalid) return Effect.fail(invalid)
+    }
+    if (core.driver.closing) return Effect.fail(new ClosedResourceError({ operation: "send" }))
+    const pending = core.queue.takeError()
+    if (pending) {
+      return Effect.fail(new BrokenResourceError({ reason: pending.reason, operation: "send", cause: pending.cause }))
+    }
+    const bytes = toBytes(payload)
+    const limit = maxPayload(core.family)
+    if (bytes.length > limit) {
+      const cause = systemError("EMSGSIZE", `a UDP payload holds at most ${limit} bytes (got ${bytes.length})`)
+      return Effect.fail(new BrokenResourceError({ reason: "MessageTooLong", operation: "send", cause }))
+    }
+    // Node calls back a tick later at the earliest: by then `waiter` is set if we wait.
+    let waiter: ((cause: Error | null) => void) | undefined
+    const done = (cause: Error | null) => {
+      if (waiter) waiter(cause)
+      else if (cause) core.queue.fail(broken("send", cause))
+    }
+    try {
+      core.driver.send(bytes, port, host, done)
+    } catch (cause) {
+      return Effect.fail(new InvalidArgumentError({ argument: "payload", why: (cause as Error).message }))
+    }
+    if (core.driver.sendQueueCount === 0) return Effect.void
+    return Effect.async<void, DatagramSendError>((resume) => {
+      waiter = (cause) => resume(cause ? Effect.fail(broken("send", cause)) : Effect.void)
+    })
+  })
+
+/** @internal connect(2) of the socket to one peer. */
+export const connect = (core: Core<unknown>, port: number, host: string): Effect.Effect<void> =>
+  Effect.async<void>((resume) => core.driver.connect(port, host, () => resume(Effect.void)))

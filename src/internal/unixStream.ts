@@ -1,0 +1,183 @@
+/**
+ * @internal
+ * Effect layer of UNIX stream sockets: connecting and listening with the addon (streams that
+ * pass fds) or with `node:net` (the fallback), over `driver/unixStream.ts`.
+ */
+import * as Effect from "effect/Effect"
+import type * as net from "node:net"
+import type { Listener } from "../Listener/index.js"
+import type { BusyResourceError, ClosedResourceError, ConnectError, ListenError } from "../NetError.js"
+import { UnsupportedError } from "../NetError.js"
+import type { UnixStream } from "../Socket/Unix.js"
+import * as addonStream from "./addonStream.js"
+import type { Addon } from "./driver/addon.js"
+import * as driver from "./driver/unixStream.js"
+import { closed, connectFailed, listenFailed } from "./errors.js"
+import { FdWatcher } from "./fdWatcher.js"
+import * as listener from "./listener.js"
+import { loadAddon } from "./native.js"
+import * as netStream from "./netStream.js"
+import { failBusy } from "./signal.js"
+import { describePath, toUnixAddress } from "./unixPath.js"
+
+/** How long to wait before retrying a connect that found the listener's queue full (EAGAIN). */
+const FULL_BACKLOG_RETRY = "10 millis"
+
+const connectError = (path: Uint8Array, cause: unknown): ConnectError => connectFailed(describePath(path), 0, cause)
+
+/** @internal Is a stream listener alive at this socket file? */
+export const isLive = (path: Buffer): Effect.Effect<boolean> =>
+  Effect.async<boolean>((resume) => driver.probe(path, (live) => resume(Effect.succeed(live))))
+
+/** @internal Connects with the addon: the stream passes fds. */
+export const connectWithAddon = (addon: Addon, path: Buffer): Effect.Effect<UnixStream, ConnectError> =>
+  Effect.suspend(() => {
+    const fd = driver.open(addon)
+    const attempt: Effect.Effect<void, ConnectError> = Effect.suspend(() => {
+      let started: driver.ConnectStart
+      try {
+        started = driver.startConnect(addon, fd, path)
+      } catch (cause) {
+        return Effect.fail(connectError(path, cause))
+      }
+      if (started === "connected") return Effect.void
+      if (started === "retry") return Effect.zipRight(Effect.sleep(FULL_BACKLOG_RETRY), attempt)
+      // In progress: writable means done; SO_ERROR says how.
+      const watcher = new FdWatcher(addon, fd)
+      return watcher.waitWritable.pipe(
+        Effect.ensuring(Effect.sync(() => watcher.close())),
+        Effect.zipRight(Effect.try({
+          try: () => driver.finishConnect(addon, fd),
+          catch: (cause) => connectError(path, cause)
+        }))
+      )
+    })
+    return Effect.interruptible(attempt).pipe(
+      Effect.onExit((exit) => (exit._tag === "Failure" ? Effect.sync(() => driver.close(addon, fd)) : Effect.void)),
+      Effect.map(() => addonStream.make(addon, fd))
+    )
+  })
+
+const unsupportedFds = (why: string) => {
+  const fail = Effect.fail(new UnsupportedError({ operation: "file descriptor passing", why }))
+  return { sendFds: () => fail, receiveFds: () => fail }
+}
+
+/** @internal Wraps a connected `node:net` UNIX socket (the fallback without the addon). */
+export const fromNetSocket = (
+  socket: net.Socket,
+  addresses: { readonly local: Uint8Array | null; readonly remote: Uint8Array | null },
+  why: string
+): UnixStream => {
+  const stream = netStream.make(socket, {
+    family: "unix" as const,
+    localAddress: toUnixAddress(addresses.local),
+    remoteAddress: toUnixAddress(addresses.remote)
+  })
+  return Object.assign(stream, unsupportedFds(why))
+}
+
+/** @internal Connects with `node:net`; `sendFds`/`receiveFds` fail with `UnsupportedError` saying `why`. */
+export const connectWithNet = (path: Buffer, why: string): Effect.Effect<UnixStream, ConnectError> =>
+  Effect.async<UnixStream, ConnectError>((resume) => {
+    const cancel = driver.connectNet(path, (cause, socket) => {
+      if (cause) resume(Effect.fail(connectError(path, cause)))
+      else resume(Effect.succeed(fromNetSocket(socket!, { local: null, remote: path }, why)))
+    })
+    return Effect.sync(cancel)
+  })
+
+const busyAccepting = failBusy("accepting on")
+
+/** @internal A listener on the addon: accepted streams pass fds. `close` runs `onClose` after closing the fd. */
+export const listenWithAddon = (
+  addon: Addon,
+  path: Buffer,
+  options: { readonly mode?: number | undefined; readonly backlog: number },
+  onClose: Effect.Effect<void>
+): Effect.Effect<Listener<UnixStream>, ListenError> =>
+  Effect.gen(function*() {
+    const fd = yield* Effect.try({
+      try: () => driver.listen(addon, path, options.mode, options.backlog),
+      catch: (cause) => listenFailed(describePath(path), cause)
+    })
+    const watcher = new FdWatcher(addon, fd)
+    let isClosed = false
+    const accept: Effect.Effect<UnixStream, ClosedResourceError | BusyResourceError | ListenError> = Effect
+      .withFiberRuntime((fiber) => {
+        if (isClosed) return Effect.fail(closed("accept"))
+        let client: number | undefined
+        try {
+          client = driver.accept(addon, fd)
+        } catch (cause) {
+          return Effect.fail(listenFailed(describePath(path), cause))
+        }
+        if (client !== undefined) return Effect.succeed(addonStream.make(addon, client))
+        if (watcher.readerBusy(fiber)) return busyAccepting
+        return Effect.zipRight(watcher.waitReadable, accept)
+      })
+    const close = Effect.suspend(() => {
+      if (isClosed) return Effect.void
+      isClosed = true
+      watcher.close()
+      driver.close(addon, fd)
+      return onClose
+    })
+    return listener.fromAccept([toUnixAddress(path)], accept, close)
+  })
+
+/** @internal A listener on `node:net` (the fallback); accepted streams cannot pass fds. */
+export const listenWithNet = (
+  path: Buffer,
+  backlog: number,
+  why: string,
+  onClose: Effect.Effect<void>
+): Effect.Effect<Listener<UnixStream>, ListenError> =>
+  Effect.gen(function*() {
+    const server = yield* Effect.async<net.Server, ListenError>((resume) => {
+      driver.listenNet(path, backlog, (cause, server) => {
+        resume(cause ? Effect.fail(listenFailed(describePath(path), cause)) : Effect.succeed(server!))
+      })
+    })
+    const made = listener.make({
+      servers: [server],
+      addresses: [toUnixAddress(path)],
+      description: describePath(path),
+      backlog,
+      wrap: (socket) => fromNetSocket(socket, { local: path, remote: null }, why)
+    })
+    return { ...made, close: Effect.zipRight(made.close, onClose) }
+  })
+
+/** @internal Connects with the addon when it loads, else with `node:net` (no fd passing). */
+export const connect = (path: Buffer): Effect.Effect<UnixStream, ConnectError> =>
+  Effect.flatMap(
+    Effect.either(loadAddon("connectUnix")),
+    (addon) => addon._tag === "Right" ? connectWithAddon(addon.right, path) : connectWithNet(path, addon.left.why)
+  )
+
+/**
+ * @internal
+ * Listens with the addon when it loads, else with `node:net`, which cannot set `mode` before
+ * anyone connects (so asking for it is unsupported there).
+ */
+export const listen = (
+  path: Buffer,
+  options: { readonly mode?: number | undefined; readonly backlog: number },
+  onClose: Effect.Effect<void>
+): Effect.Effect<Listener<UnixStream>, ListenError | UnsupportedError> =>
+  Effect.flatMap(Effect.either(loadAddon("createUnixListener")), (addon): Effect.Effect<
+    Listener<UnixStream>,
+    ListenError | UnsupportedError
+  > => {
+    if (addon._tag === "Right") return listenWithAddon(addon.right, path, options, onClose)
+    if (options.mode !== undefined) {
+      return Effect.fail(
+        new UnsupportedError({
+          operation: "mode",
+          why: `setting it before listen needs the native addon: ${addon.left.why}`
+        })
+      )
+    }
+    return listenWithNet(path, options.backlog, addon.left.why, onClose)
+  })
