@@ -125,11 +125,10 @@ export class NetStream {
 
   private writeFailure(error: Error): ClosedResourceError | BrokenResourceError {
     if (this.closed) return new ClosedResourceError({ operation: "send" })
+    // A write Node dropped when the socket failed may only now see the socket's own error.
     const code = (error as { code?: string }).code
-    // Node reports a write on a socket it destroyed after an error with its own code; the
-    // operating system's error is the one the socket failed with.
     const failure = this.driver.error
-    if (code === "ERR_STREAM_DESTROYED" && failure) return broken("send", failure)
+    if ((code === "ERR_STREAM_DESTROYED" || code === "ECANCELED") && failure) return broken("send", failure)
     return broken("send", error)
   }
 

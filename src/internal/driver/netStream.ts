@@ -138,8 +138,19 @@ export class NetStreamDriver {
     // Node reports a write on a socket it already destroyed (a reset) as done: it was not.
     const failed = error ??
       (this.socket.destroyed && !this.destroyed ? (this.socket.errored ?? closedBeforeEnd) : undefined)
-    if (failed) this.writeError ??= failed
+    if (failed) this.writeError ??= this.rootCause(failed)
     if (failed || this.writesDone >= this.waitingFor) this.events.written()
+  }
+
+  /**
+   * A write that Node dropped because the socket failed under it reports Node's own code
+   * (`ERR_STREAM_DESTROYED`; `ECANCELED` from the cancelled libuv request on Node 22+), not why:
+   * the operating system's error is the one the socket failed with.
+   */
+  private rootCause(error: Error): Error {
+    const code = (error as { code?: unknown }).code
+    const dropped = code === "ERR_STREAM_DESTROYED" || code === "ECANCELED"
+    return dropped ? (this.error ?? this.socket.errored ?? error) : error
   }
 
   /** Whether Node still holds written bytes that have not reached the kernel. */
