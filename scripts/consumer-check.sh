@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Consumer check: does the packed library work in a user's project?
+#
+# 1. `npm pack` this checkout (prepack builds dist/) into a temp dir.
+# 2. A scratch ESM project installs the tarball next to effect@~3.22 only (no --force, no
+#    --legacy-peer-deps). Its install script builds the addon offline from the shipped sources,
+#    as in a user's install (npm 11.19 runs an unreviewed dependency install script with a
+#    notice; allowScripts matches registry names, which a local tarball does not have).
+# 3. Exactly one copy of effect; none of @effect/platform-node, cluster, rpc, sql, workflow.
+# 4. A strict NodeNext program importing "effect-sockets" and the subpaths "effect-sockets/Socket"
+#    and "effect-sockets/Listener" is compiled with the scratch project's tsc (skipLibCheck
+#    false, so our .d.ts are checked too) and run with $NODE (default `node`): a TCP echo on
+#    127.0.0.1 port 0, printing "echo ok"; when the addon was built, a UNIX echo too.
+#
+# Usage: NODE=/path/to/node scripts/consumer-check.sh      Keep the scratch dir: KEEP=1
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+NODE="${NODE:-node}"
+node_bin="$(command -v "$NODE")"
+node_version="$("$node_bin" --version)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/effect-sockets-consumer.XXXXXX")"
+if [ "${KEEP:-}" = "1" ]; then
+  trap 'echo "consumer-check: scratch kept in $work" >&2' EXIT
+else
+  trap 'rm -rf "$work"' EXIT
+fi
+fail() {
+  echo "consumer-check: FAILED on node $node_version: $*"
+  exit 1
+}
+step() { echo "consumer-check: $*"; }
+
+# The npm used for install runs the install script with the node first on PATH: make it $NODE.
+export PATH="$(dirname "$node_bin"):$PATH"
+step "node $node_version ($node_bin), npm $(npm --version), scratch $work"
+
+step "npm pack"
+mkdir -p "$work/pack" "$work/app"
+timeout 300 npm pack --silent --pack-destination "$work/pack" --prefix "$root" >"$work/pack.log" 2>&1 \
+  || { tail -40 "$work/pack.log"; fail "npm pack"; }
+tarball="$(ls "$work"/pack/effect-sockets-*.tgz)"
+step "packed $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
+
+cd "$work/app"
+cat >package.json <<'JSON'
+{
+  "name": "effect-sockets-consumer",
+  "private": true,
+  "type": "module"
+}
+JSON
+
+step "npm install <tarball> effect@~3.22.4 typescript@~5.9.3 @types/node@^20"
+timeout 600 npm install --no-audit --no-fund "$tarball" effect@~3.22.4 typescript@~5.9.3 @types/node@^20 \
+  >"$work/install.log" 2>&1 || { tail -60 "$work/install.log"; fail "npm install"; }
+grep -i "warn\|effect-sockets:" "$work/install.log" || true
+
+step "one copy of effect, none of the heavy @effect packages"
+mapfile -t effects < <(find node_modules -path '*/effect/package.json' -not -path '*/effect/*/effect/package.json' \
+  | xargs -r grep -l '"name": "effect"')
+[ "${#effects[@]}" -eq 1 ] || fail "expected one copy of effect, found ${#effects[@]}: ${effects[*]}"
+timeout 60 npm ls effect --all >"$work/ls.log" 2>&1 || { cat "$work/ls.log"; fail "npm ls effect"; }
+for heavy in @effect/platform-node @effect/cluster @effect/rpc @effect/sql @effect/workflow; do
+  [ ! -e "node_modules/$heavy" ] || fail "$heavy was installed"
+done
+timeout 60 npm ls --all >"$work/ls-all.log" 2>&1 || { cat "$work/ls-all.log"; fail "npm ls is not clean"; }
+step "effect $(sed -n 's/.*"version": "\(.*\)".*/\1/p' "${effects[0]}"), $(($(npm ls --all --parseable | wc -l) - 1)) packages in all"
+
+addon=node_modules/effect-sockets/build/Release/effect_sockets.node
+if [ -f "$addon" ]; then
+  unix=1
+  step "the install script built the addon ($addon)"
+else
+  unix=0
+  step "WARNING: the addon was not built (only TCP is checked); install log:"
+  tail -20 "$work/install.log"
+fi
+
+cat >tsconfig.json <<'JSON'
+{
+  "compilerOptions": {
+    "target": "ES2022",
+    "lib": ["ES2022"],
+    "module": "NodeNext",
+    "moduleResolution": "NodeNext",
+    "types": ["node"],
+    "strict": true,
+    "exactOptionalPropertyTypes": true,
+    "skipLibCheck": false,
+    "noEmit": false,
+    "outDir": "out"
+  },
+  "include": ["main.ts"]
+}
+JSON
+
+cat >main.ts <<'TS'
+import { Console, Effect, Fiber, type Scope } from "effect"
+import type { ByteStream, NetError } from "effect-sockets"
+import * as Listener from "effect-sockets/Listener"
+import * as Socket from "effect-sockets/Socket"
+
+// Echo one message through a listener, then close everything (the scope).
+const echo = <A extends ByteStream.ByteStream, B extends ByteStream.ByteStream>(
+  listener: Effect.Effect<Listener.Listener<A>, NetError.NetError, Scope.Scope>,
+  connect: (address: ByteStream.SocketAddress) => Effect.Effect<B, NetError.NetError, Scope.Scope>,
+  label: string
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const server = yield* listener
+    const served = yield* Effect.fork(server.serve((client) => Effect.flatMap(client.receive(), client.send)))
+    const address = server.addresses[0]
+    if (address === undefined) return yield* Effect.die("the listener has no address")
+    const stream = yield* connect(address)
+    yield* stream.send(`hello ${label}`)
+    const reply = Buffer.from(yield* stream.receive()).toString()
+    if (reply !== `hello ${label}`) return yield* Effect.die(`echo mismatch: ${JSON.stringify(reply)}`)
+    yield* Fiber.interrupt(served)
+    yield* Console.log(`${label} echo ok`)
+  }))
+
+const tcp = echo(
+  Listener.createTcpListener({ localHost: "127.0.0.1", localPort: 0 }),
+  (address) =>
+    address._tag === "InetAddress" ? Socket.connectTcp(address.host, address.port) : Effect.die("not inet"),
+  "tcp"
+)
+
+const socketPath = `${process.env["TMPDIR"] ?? "/tmp"}/effect-sockets-consumer-${process.pid}.sock`
+const unix = echo(
+  Listener.createUnixListener(socketPath),
+  () => Socket.connectUnix(socketPath),
+  "unix"
+)
+
+const program = Effect.gen(function*() {
+  yield* tcp
+  if (process.argv.includes("--unix")) yield* unix
+  yield* Console.log("echo ok")
+}).pipe(
+  Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "timed out after 10 s" }),
+  Effect.catchAll((error) =>
+    Effect.sync(() => {
+      const text = typeof error === "string" ? error : `${error._tag}: ${error.message}`
+      console.error(`consumer program failed: ${text}`)
+      process.exitCode = 1
+    })
+  )
+)
+
+Effect.runPromise(program).then(
+  () => process.exit(),
+  (defect: unknown) => {
+    console.error("consumer program died:", defect)
+    process.exit(1)
+  }
+)
+TS
+
+step "tsc (strict, NodeNext, skipLibCheck false)"
+timeout 120 "$node_bin" node_modules/typescript/bin/tsc -p . >"$work/tsc.log" 2>&1 || { cat "$work/tsc.log"; fail "tsc"; }
+
+step "run on node $node_version"
+args=()
+[ "$unix" = 1 ] && args+=(--unix)
+output="$(timeout 30 "$node_bin" out/main.js "${args[@]}" 2>&1)" || { echo "$output"; fail "the program (exit $?)"; }
+echo "$output"
+echo "$output" | grep -qx "echo ok" || fail "the program did not print echo ok"
+
+if [ "$unix" = 1 ]; then
+  echo "consumer-check: OK on node $node_version (tcp and unix echo, addon built at install)"
+else
+  echo "consumer-check: OK on node $node_version (tcp echo; the addon was NOT built at install)"
+fi
