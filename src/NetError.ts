@@ -32,6 +32,8 @@ export type SystemErrorReason =
   | "TooManyOpenFiles"
   | "MessageTooLong"
   | "InvalidArgument"
+  /** ENODEV/ENXIO: no such (usable) network interface, e.g. joining a multicast group without one. */
+  | "NoSuchDevice"
   | "Unknown"
 
 const describe = (cause: unknown): string => {

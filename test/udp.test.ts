@@ -486,4 +486,46 @@ describe("UDP", () => {
       yield* sender.send("to the group", udp.attributes.localAddress.port, group)
       expect(yield* receiveText(udp)).toEqual(["to the group", ["127.0.0.1", sender.port]])
     }))
+
+  it.scopedLive("setMulticastInterface: loopback accepted (IPv4 address, IPv6 scope); malformed, foreign and closed are typed", () =>
+    Effect.gen(function*() {
+      const udp = yield* Datagram.createUdpSocket({ family: "IPv4" })
+      yield* udp.setMulticastInterface("127.0.0.1")
+      for (const bad of ["::1", "not an address", "127.0.0", "", 7 as unknown as string]) {
+        yield* fails(udp.setMulticastInterface(bad), { _tag: "InvalidArgumentError", argument: "interfaceAddress" })
+      }
+      // a well-formed address no interface has: the OS refuses it
+      yield* fails(udp.setMulticastInterface("192.0.2.1"), {
+        _tag: "BrokenResourceError",
+        reason: "AddressNotAvailable",
+        operation: "setMulticastInterface"
+      })
+      const v6 = yield* Datagram.createUdpSocket({ family: "IPv6" })
+      yield* v6.setMulticastInterface("::%lo")
+      for (const bad of ["127.0.0.1", "::%", "not::an::address"]) {
+        yield* fails(v6.setMulticastInterface(bad), { _tag: "InvalidArgumentError" })
+      }
+      yield* udp.close
+      yield* fails(udp.setMulticastInterface("127.0.0.1"), {
+        _tag: "ClosedResourceError",
+        operation: "setMulticastInterface"
+      })
+    }))
+
+  it.scopedLive("each send reports its own outcome: it completes after Node's callback, an error never lands on the next", () =>
+    Effect.gen(function*() {
+      const peer = yield* rawUdp("127.0.0.1")
+      const udp = yield* Datagram.createUdpSocket({ family: "IPv4", localHost: "127.0.0.1" })
+      // an IPv4 socket cannot reach an IPv6 destination: that sendto fails, the next succeeds
+      yield* fails(udp.sendto("wrong family", "::1", peer.port), { _tag: "BrokenResourceError", operation: "send" })
+      yield* udp.sendto("next", "127.0.0.1", peer.port)
+      expect((yield* peer.receive)[0]).toBe("next")
+      // many sends at once: each completes with its own (successful) outcome, all arrive
+      yield* Effect.all(Array.from({ length: 50 }, (_, i) => udp.sendto(`n${i}`, "127.0.0.1", peer.port)), {
+        concurrency: "unbounded"
+      })
+      const got = new Set<string>()
+      for (let i = 0; i < 50; i++) got.add((yield* peer.receive)[0])
+      expect(got.size).toBe(50)
+    }))
 })

@@ -65,7 +65,20 @@ export interface UdpSocketBase {
   readonly setTtl: (ttl: number) => Effect.Effect<void, ClosedResourceError | InvalidArgumentError>
   readonly setMulticastTtl: (ttl: number) => Effect.Effect<void, ClosedResourceError | InvalidArgumentError>
   readonly setMulticastLoopback: (enabled: boolean) => Effect.Effect<void, ClosedResourceError>
-  /** Joins a multicast group for as long as the scope lives. */
+  /**
+   * Chooses the interface outgoing multicast datagrams leave by (IP_MULTICAST_IF): an IPv4
+   * socket takes the interface's IPv4 address ("10.0.0.2"), an IPv6 socket a scope
+   * ("::%eth0"). A malformed address is an `InvalidArgumentError`; the OS refusing it (e.g. no
+   * interface has that address: `AddressNotAvailable`) a `BrokenResourceError`.
+   */
+  readonly setMulticastInterface: (
+    interfaceAddress: string
+  ) => Effect.Effect<void, ClosedResourceError | InvalidArgumentError | BrokenResourceError>
+  /**
+   * Joins a multicast group (on the interface with `interfaceAddress`, else one the OS picks)
+   * for as long as the scope lives; leaves when it closes. No usable interface: reason
+   * `NoSuchDevice`.
+   */
   readonly joinMulticast: (
     group: string,
     interfaceAddress?: string

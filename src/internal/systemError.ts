@@ -23,7 +23,9 @@ const reasonByCode: Record<string, SystemErrorReason> = {
   EMFILE: "TooManyOpenFiles",
   ENFILE: "TooManyOpenFiles",
   EMSGSIZE: "MessageTooLong",
-  EINVAL: "InvalidArgument"
+  EINVAL: "InvalidArgument",
+  ENODEV: "NoSuchDevice",
+  ENXIO: "NoSuchDevice"
 }
 
 /** @internal The errno code (`"ECONNRESET"`, …) of a Node error, if it has one. */

@@ -19,7 +19,7 @@ import { DatagramQueue } from "./datagramQueue.js"
 import { ipFamily } from "./driver/dns.js"
 import { UdpDriver } from "./driver/udp.js"
 import { broken, listenFailed } from "./errors.js"
-import { formatHostPort, systemError } from "./systemError.js"
+import { codeOf, formatHostPort, systemError } from "./systemError.js"
 import { resolveFirst } from "./tcp.js"
 import { checkHost, checkPort, checkPositiveInt, checkReusePort, invalidHost, invalidPort } from "./validate.js"
 
@@ -54,6 +54,19 @@ const checkTtl = (ttl: number): number => {
   return ttl
 }
 
+/**
+ * Why `address` cannot name an outgoing multicast interface of a `family` socket, if it cannot:
+ * IPv4 wants an interface's IPv4 address; IPv6 an address with an optional `%scope` ("::%eth0").
+ */
+const badInterface = (address: unknown, family: "IPv4" | "IPv6"): string | undefined => {
+  if (typeof address !== "string") return "must be a string"
+  if (family === "IPv4") return ipFamily(address) === 4 ? undefined : "must be an IPv4 address on an IPv4 socket"
+  const percent = address.indexOf("%")
+  const ip = percent === -1 ? address : address.slice(0, percent)
+  if (percent !== -1 && percent === address.length - 1) return "the scope after % is empty"
+  return ipFamily(ip) === 6 ? undefined : "must be an IPv6 address (optionally with %scope) on an IPv6 socket"
+}
+
 /** @internal The members both kinds of UDP socket share. */
 export const base = (core: Core<unknown>): UdpSocketBase => {
   const { driver } = core
@@ -69,6 +82,19 @@ export const base = (core: Core<unknown>): UdpSocketBase => {
       core,
       (enabled: boolean) => driver.setMulticastLoopback(enabled)
     ) as UdpSocketBase["setMulticastLoopback"],
+    setMulticastInterface: (interfaceAddress) =>
+      Effect.suspend((): Effect.Effect<void, ClosedResourceError | InvalidArgumentError | BrokenResourceError> => {
+        if (driver.closing) return Effect.fail(new ClosedResourceError({ operation: "setMulticastInterface" }))
+        const why = badInterface(interfaceAddress, core.family)
+        if (why) return Effect.fail(new InvalidArgumentError({ argument: "interfaceAddress", why }))
+        return Effect.try({
+          try: () => driver.setMulticastInterface(interfaceAddress),
+          catch: (cause) =>
+            codeOf(cause) === "EINVAL"
+              ? new InvalidArgumentError({ argument: "interfaceAddress", why: String((cause as Error).message) })
+              : broken("setMulticastInterface", cause)
+        })
+      }),
     joinMulticast: (group, interfaceAddress) =>
       Effect.acquireRelease(
         Effect.suspend((): Effect.Effect<void, ClosedResourceError | InvalidArgumentError | BrokenResourceError> => {
@@ -140,10 +166,10 @@ const maxPayload = (family: "IPv4" | "IPv6") => (family === "IPv6" ? 65_487 : 65
 
 /**
  * @internal
- * One datagram out. When Node hands it to the kernel at once (its send queue stays empty), the
- * send completes without waiting for Node's callback (a tick later); an error that callback
- * still brings is kept and reported by the next operation, as ICMP errors are. Otherwise the
- * send waits for the callback, and its error belongs to this datagram.
+ * One datagram out, and its own outcome: the send completes when Node's callback reports that
+ * the kernel took the datagram (or fails with the error it reports for it). Node always calls
+ * back at least a tick later (a `sendto` naming a host even goes through its lookup first), so
+ * nothing earlier can tell; an error thus never lands on another datagram.
  */
 export const sendOne = (
   core: Core<unknown>,
@@ -158,6 +184,7 @@ export const sendOne = (
       if (invalid) return Effect.fail(invalid)
     }
     if (core.driver.closing) return Effect.fail(new ClosedResourceError({ operation: "send" }))
+    // An error the socket reported on receive (ICMP for an earlier datagram): reported once.
     const pending = core.queue.takeError()
     if (pending) {
       return Effect.fail(new BrokenResourceError({ reason: pending.reason, operation: "send", cause: pending.cause }))
@@ -168,20 +195,12 @@ export const sendOne = (
       const cause = systemError("EMSGSIZE", `a UDP payload holds at most ${limit} bytes (got ${bytes.length})`)
       return Effect.fail(new BrokenResourceError({ reason: "MessageTooLong", operation: "send", cause }))
     }
-    // Node calls back a tick later at the earliest: by then `waiter` is set if we wait.
-    let waiter: ((cause: Error | null) => void) | undefined
-    const done = (cause: Error | null) => {
-      if (waiter) waiter(cause)
-      else if (cause) core.queue.fail(broken("send", cause))
-    }
-    try {
-      core.driver.send(bytes, port, host, done)
-    } catch (cause) {
-      return Effect.fail(new InvalidArgumentError({ argument: "payload", why: (cause as Error).message }))
-    }
-    if (core.driver.sendQueueCount === 0) return Effect.void
     return Effect.async<void, DatagramSendError>((resume) => {
-      waiter = (cause) => resume(cause ? Effect.fail(broken("send", cause)) : Effect.void)
+      try {
+        core.driver.send(bytes, port, host, (cause) => resume(cause ? Effect.fail(broken("send", cause)) : Effect.void))
+      } catch (cause) {
+        resume(Effect.fail(new InvalidArgumentError({ argument: "payload", why: (cause as Error).message })))
+      }
     })
   })
 

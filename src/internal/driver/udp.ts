@@ -51,7 +51,10 @@ export class UdpDriver {
     this.socket.connect(port, host, () => callback(null))
   }
 
-  /** Sends one datagram (to the connected peer when `host` is undefined). Throws on bad arguments. */
+  /**
+   * Sends one datagram (to the connected peer when `host` is undefined). Throws on bad
+   * arguments; otherwise `callback` (always at least a tick later) gets this datagram's outcome.
+   */
   send(
     bytes: Uint8Array,
     port: number | undefined,
@@ -60,11 +63,6 @@ export class UdpDriver {
   ): void {
     if (host === undefined) this.socket.send(bytes, callback)
     else this.socket.send(bytes, port, host, callback)
-  }
-
-  /** How many datagrams Node holds that have not reached the kernel yet. */
-  get sendQueueCount(): number {
-    return this.socket.getSendQueueCount()
   }
 
   localAddress(): { readonly host: string; readonly port: number } {
@@ -86,6 +84,11 @@ export class UdpDriver {
 
   setMulticastLoopback(enabled: boolean): void {
     this.socket.setMulticastLoopback(enabled)
+  }
+
+  /** IP_MULTICAST_IF / IPV6_MULTICAST_IF: an IPv4 interface address, or an IPv6 `%scope`. Throws. */
+  setMulticastInterface(interfaceAddress: string): void {
+    this.socket.setMulticastInterface(interfaceAddress)
   }
 
   addMembership(group: string, interfaceAddress: string | undefined): void {
