@@ -73,7 +73,7 @@ const resolvingTo = (addresses: ReadonlyArray<string>): NonNullable<ConnectTcpOp
 /** A ConnectError with one connection-refused attempt per host, in this order. */
 const expectRefusedAttempts = (error: NetError.NetError, hosts: ReadonlyArray<string>) => {
   const connect = expectTag(error, "ConnectError")
-  expect(connect.message).toContain("All connection attempts failed")
+  expect(connect.message).toMatch(/^cannot connect to .+: ConnectionRefused \(/)
   expect(connect.attempts.map((a) => a.host)).toEqual(hosts)
   for (const attempt of connect.attempts) {
     expect(attempt.reason).toBe("ConnectionRefused")
@@ -265,6 +265,19 @@ describe("TCP client streams", () => {
       const port = yield* freePort()
       const resolver = resolvingTo(["127.0.0.1", "::1"])
       expectRefusedAttempts(yield* connectFailure("localhost.test", port, { resolver }), ["127.0.0.1", "::1"])
+    }))
+
+  it.live("A11 the ConnectError message is one line naming each attempted address once", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort()
+      const resolver = resolvingTo(["127.0.0.1", "::1"])
+      const error = expectTag(yield* connectFailure("localhost.test", port, { resolver }), "ConnectError")
+      expect(error.message).toBe(
+        `cannot connect to localhost.test:${port}: ConnectionRefused ` +
+          `(127.0.0.1:${port}: connect ECONNREFUSED; [::1]:${port}: connect ECONNREFUSED)`
+      )
+      const single = expectTag(yield* connectFailure("127.0.0.1", port), "ConnectError")
+      expect(single.message).toBe(`cannot connect to 127.0.0.1:${port}: ConnectionRefused (connect ECONNREFUSED)`)
     }))
 
   it.live("A13 DNS failure is a ResolveError, not wrapped in ConnectError", () =>
