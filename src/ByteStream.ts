@@ -237,19 +237,25 @@ export interface BufferedByteStream extends ByteStream {
    * still to come from the transport.
    */
   readonly feedData: (data: Uint8Array | string) => Effect.Effect<void>
-  /** Exactly `n` bytes; fails with `IncompleteRead` if the stream ends first. */
+  /**
+   * Exactly `n` bytes. If the stream ends first, fails with `EndOfStream` when nothing was
+   * buffered (a clean end between messages) and with `IncompleteRead` when some bytes were (a
+   * truncated message, kept in the buffer).
+   */
   readonly receiveExactly: (
     n: number
-  ) => Effect.Effect<Uint8Array, IncompleteRead | Exclude<ReceiveError, EndOfStream>>
+  ) => Effect.Effect<Uint8Array, IncompleteRead | ReceiveError>
   /**
    * The bytes before `delimiter` (which is consumed, not returned). Fails with
-   * `DelimiterNotFound` if it does not start within `maxBytes` bytes, and with `IncompleteRead`
-   * if the stream ends first; the buffer keeps what was read either way.
+   * `DelimiterNotFound` if it does not start within `maxBytes` bytes. If the stream ends first,
+   * fails with `EndOfStream` when nothing was buffered (a clean end at a delimiter boundary) and
+   * with `IncompleteRead` when some bytes were (a truncated line); the buffer keeps what was read
+   * either way.
    */
   readonly receiveUntil: (
     delimiter: Uint8Array | string,
     maxBytes: number
-  ) => Effect.Effect<Uint8Array, IncompleteRead | DelimiterNotFound | Exclude<ReceiveError, EndOfStream>>
+  ) => Effect.Effect<Uint8Array, IncompleteRead | DelimiterNotFound | ReceiveError>
 }
 
 /**
