@@ -12,6 +12,7 @@ import type * as Stream from "effect/Stream"
 import * as internalBuffered from "./internal/bufferedStream.js"
 import * as internal from "./internal/byteStream.js"
 import * as internalMemory from "./internal/memoryStream.js"
+import * as internalSerialized from "./internal/serializedStream.js"
 import * as internalText from "./internal/textStream.js"
 import type {
   BrokenResourceError,
@@ -265,6 +266,36 @@ export interface BufferedByteStream extends ByteStream {
  * @category wrappers
  */
 export const buffered: (stream: ByteStream) => BufferedByteStream = internalBuffered.make
+
+// ---------------------------------------------------------------------------------------------
+// Serialized sends
+
+/**
+ * A view of `stream` whose sends from several fibers wait their turn instead of failing.
+ *
+ * A stream allows one `send` at a time: a second concurrent one fails at once with
+ * `BusyResourceError` (AnyIO's rule, so that interleaved writes are a visible bug). When several
+ * fibers must write to one connection, wrap it: each `send` (and `sendEof`) waits for the ones
+ * before it and runs in the order the calls were made, so every message goes out whole and
+ * none is interleaved. Interrupting a send that is still waiting leaves nothing half-sent (it
+ * never touched the stream); the next one takes its turn. `receive` and `close` pass through.
+ * The view owns the stream.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ByteStream } from "effect-sockets"
+ *
+ * const broadcast = (stream: ByteStream.ByteStream, lines: ReadonlyArray<string>) => {
+ *   const shared = ByteStream.serialized(stream)
+ *   return Effect.forEach(lines, (line) => shared.send(`${line}\n`), { concurrency: "unbounded" })
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category wrappers
+ */
+export const serialized: (stream: ByteStream) => ByteStream = internalSerialized.make
 
 // ---------------------------------------------------------------------------------------------
 // Text stream
