@@ -1,10 +1,12 @@
 /**
  * AnyIO's UNIX datagram "hello" service: bind the path and reply `Hello, <packet>` to each
- * sender's path (an unbound sender cannot be answered and is skipped).
+ * sender's path (an unbound sender cannot be answered and is skipped). The socket file is
+ * removed when the service stops (SIGINT/SIGTERM or a normal end).
  *
  *   npx tsx examples/unix-datagram-hello.ts [--path /tmp/mysock]
  */
 import { Console, Effect, Stream } from "effect"
+import * as fs from "node:fs"
 import { Datagram } from "../src/index.js"
 import { flags, formatAddress, isMain, run } from "./lib/cli.js"
 
@@ -14,6 +16,10 @@ export const unixDatagramHello = (
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const socket = yield* Datagram.createUnixDatagramSocket({ localPath: options.path })
+    // Ours once bound: remove the file when the scope closes (an abstract name has none).
+    if (!options.path.startsWith("\0")) {
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(options.path, { force: true })))
+    }
     yield* (options.announce ?? Console.log)(`listening on ${formatAddress(socket.attributes.localAddress)}`)
     yield* socket.stream.pipe(
       Stream.runForEach(([packet, sender]) =>

@@ -12,6 +12,7 @@ import type * as Stream from "effect/Stream"
 import * as internalBuffered from "./internal/bufferedStream.js"
 import * as internal from "./internal/byteStream.js"
 import * as internalMemory from "./internal/memoryStream.js"
+import * as internalSerialized from "./internal/serializedStream.js"
 import * as internalText from "./internal/textStream.js"
 import type {
   BrokenResourceError,
@@ -237,19 +238,25 @@ export interface BufferedByteStream extends ByteStream {
    * still to come from the transport.
    */
   readonly feedData: (data: Uint8Array | string) => Effect.Effect<void>
-  /** Exactly `n` bytes; fails with `IncompleteRead` if the stream ends first. */
+  /**
+   * Exactly `n` bytes. If the stream ends first, fails with `EndOfStream` when nothing was
+   * buffered (a clean end between messages) and with `IncompleteRead` when some bytes were (a
+   * truncated message, kept in the buffer).
+   */
   readonly receiveExactly: (
     n: number
-  ) => Effect.Effect<Uint8Array, IncompleteRead | Exclude<ReceiveError, EndOfStream>>
+  ) => Effect.Effect<Uint8Array, IncompleteRead | ReceiveError>
   /**
    * The bytes before `delimiter` (which is consumed, not returned). Fails with
-   * `DelimiterNotFound` if it does not start within `maxBytes` bytes, and with `IncompleteRead`
-   * if the stream ends first; the buffer keeps what was read either way.
+   * `DelimiterNotFound` if it does not start within `maxBytes` bytes. If the stream ends first,
+   * fails with `EndOfStream` when nothing was buffered (a clean end at a delimiter boundary) and
+   * with `IncompleteRead` when some bytes were (a truncated line); the buffer keeps what was read
+   * either way.
    */
   readonly receiveUntil: (
     delimiter: Uint8Array | string,
     maxBytes: number
-  ) => Effect.Effect<Uint8Array, IncompleteRead | DelimiterNotFound | Exclude<ReceiveError, EndOfStream>>
+  ) => Effect.Effect<Uint8Array, IncompleteRead | DelimiterNotFound | ReceiveError>
 }
 
 /**
@@ -259,6 +266,36 @@ export interface BufferedByteStream extends ByteStream {
  * @category wrappers
  */
 export const buffered: (stream: ByteStream) => BufferedByteStream = internalBuffered.make
+
+// ---------------------------------------------------------------------------------------------
+// Serialized sends
+
+/**
+ * A view of `stream` whose sends from several fibers wait their turn instead of failing.
+ *
+ * A stream allows one `send` at a time: a second concurrent one fails at once with
+ * `BusyResourceError` (AnyIO's rule, so that interleaved writes are a visible bug). When several
+ * fibers must write to one connection, wrap it: each `send` (and `sendEof`) waits for the ones
+ * before it and runs in the order the calls were made, so every message goes out whole and
+ * none is interleaved. Interrupting a send that is still waiting leaves nothing half-sent (it
+ * never touched the stream); the next one takes its turn. `receive` and `close` pass through.
+ * The view owns the stream.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ByteStream } from "effect-sockets"
+ *
+ * const broadcast = (stream: ByteStream.ByteStream, lines: ReadonlyArray<string>) => {
+ *   const shared = ByteStream.serialized(stream)
+ *   return Effect.forEach(lines, (line) => shared.send(`${line}\n`), { concurrency: "unbounded" })
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category wrappers
+ */
+export const serialized: (stream: ByteStream) => ByteStream = internalSerialized.make
 
 // ---------------------------------------------------------------------------------------------
 // Text stream

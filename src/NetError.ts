@@ -129,8 +129,20 @@ export class ConnectError extends Data.TaggedError("ConnectError")<{
   override get message() {
     // Port 0 marks a UNIX socket path (TCP connects never use port 0).
     const where = (host: string, port: number) => (port === 0 ? host : formatHostPort(host, port))
-    const each = this.attempts.map((a) => `${where(a.host, a.port)}: ${a.reason} (${describe(a.cause)})`)
-    return `All connection attempts failed to ${where(this.host, this.port)}: ${each.join("; ")}`
+    // Node's messages end with the address ("connect ECONNREFUSED 127.0.0.1:1234"): say it once.
+    const detail = (a: ConnectAttempt) => {
+      const text = describe(a.cause)
+      const suffixes = a.port === 0 ? [` ${a.host}`] : [` ${a.host}:${a.port}`, ` ${formatHostPort(a.host, a.port)}`]
+      const suffix = suffixes.find((s) => text.endsWith(s))
+      const trimmed = suffix === undefined ? text : text.slice(0, -suffix.length)
+      return a.reason === this.reason ? trimmed : `${a.reason}: ${trimmed}`
+    }
+    const target = where(this.host, this.port)
+    const each = this.attempts.map((a) => {
+      const at = where(a.host, a.port)
+      return at === target && this.attempts.length === 1 ? detail(a) : `${at}: ${detail(a)}`
+    })
+    return `cannot connect to ${target}: ${this.reason}${each.length === 0 ? "" : ` (${each.join("; ")})`}`
   }
 }
 

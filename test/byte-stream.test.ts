@@ -36,6 +36,15 @@ describe("J95 receiveExactly", () => {
       expect(error._tag).toBe("IncompleteRead")
       expect(str(stream.buffer)).toBe("abcd")
     }))
+
+  it.effect("J95 receiveExactly at a clean end (nothing buffered) fails with EndOfStream", () =>
+    Effect.gen(function*() {
+      const { stream } = yield* bufferedWith(["abcd"], true)
+      expect(str(yield* stream.receiveExactly(4))).toBe("abcd")
+      expect((yield* Effect.flip(stream.receiveExactly(4)))._tag).toBe("EndOfStream")
+      // A zero-byte read needs nothing from the stream.
+      expect((yield* stream.receiveExactly(0)).length).toBe(0)
+    }))
 })
 
 describe("J96 receiveUntil", () => {
@@ -46,7 +55,15 @@ describe("J96 receiveUntil", () => {
       expect(str(yield* stream.receiveUntil("h", 10))).toBe("fg")
     }))
 
-  it.effect("J96 IncompleteRead at EOF leaves abcd in the buffer", () =>
+  it.effect("J96 a clean end at a delimiter boundary is EndOfStream, not IncompleteRead", () =>
+    Effect.gen(function*() {
+      const { stream } = yield* bufferedWith(["one\ntwo\n"], true)
+      expect(str(yield* stream.receiveUntil("\n", 10))).toBe("one")
+      expect(str(yield* stream.receiveUntil("\n", 10))).toBe("two")
+      expect((yield* Effect.flip(stream.receiveUntil("\n", 10)))._tag).toBe("EndOfStream")
+    }))
+
+  it.effect("J96 a truncated line at EOF is IncompleteRead and leaves abcd in the buffer", () =>
     Effect.gen(function*() {
       const { stream } = yield* bufferedWith(["abcd"], true)
       const error = yield* Effect.flip(stream.receiveUntil("de", 10))

@@ -4,15 +4,34 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect } from "effect"
+import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { parseArgs } from "node:util"
 import type { ByteStream } from "../../src/index.js"
 
-/** Parses `--name value` flags; every flag is a string with a default. */
+/** The usage line of an example: its script and every flag with its default. */
+export const usage = (defaults: Record<string, string>): string => {
+  const script = process.argv[1] === undefined ? "example" : path.relative(process.cwd(), process.argv[1])
+  const each = Object.entries(defaults).map(([name, value]) => `[--${name} ${value === "" ? "VALUE" : value}]`)
+  return `usage: npx tsx ${script} ${each.join(" ")}`.trimEnd()
+}
+
+/**
+ * Parses `--name value` flags; every flag is a string with a default. A bad command line (an
+ * unknown flag, a missing value, a stray argument) prints what is wrong and the usage line on
+ * stderr, one line, and exits 2.
+ */
 export const flags = <const Names extends string>(defaults: Record<Names, string>): Record<Names, string> => {
   const options = Object.fromEntries(Object.keys(defaults).map((name) => [name, { type: "string" as const }]))
-  const { values } = parseArgs({ args: process.argv.slice(2), options, strict: true })
-  return { ...defaults, ...(values as Partial<Record<Names, string>>) }
+  try {
+    const { values } = parseArgs({ args: process.argv.slice(2), options, strict: true })
+    return { ...defaults, ...(values as Partial<Record<Names, string>>) }
+  } catch (error) {
+    // parseArgs's messages run on with advice about "--": its first sentence says what is wrong.
+    const why = (error instanceof Error ? error.message : String(error)).split(/\.\s/)[0]!.replace(/\.$/, "")
+    process.stderr.write(`error: ${why}; ${usage(defaults)}\n`)
+    return process.exit(2)
+  }
 }
 
 /** Whether the module at `url` is the script node was started with. */

@@ -3,10 +3,12 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
+import type { InetAddress } from "../ByteStream.js"
 import { ipFamily } from "../internal/driver/dns.js"
 import { serverAddress } from "../internal/driver/tcp.js"
 import { listenFailed } from "../internal/errors.js"
@@ -16,9 +18,26 @@ import * as tcp from "../internal/tcp.js"
 import { withTls } from "../internal/tlsListener.js"
 import { checkHost, checkPort, checkPositiveInt, checkReusePort } from "../internal/validate.js"
 import { type InvalidArgumentError, ListenError, type ResolveError, type UnsupportedError } from "../NetError.js"
-import type { TcpStream } from "../Socket/Tcp.js"
-import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
-import type { Listener as ListenerService } from "./index.js"
+import type { TlsOptions } from "../Socket/Tls.js"
+import type { Listener as ListenerService, TcpListenerService, TlsListenerService } from "./index.js"
+
+/**
+ * The TCP listener service, `Listener<TcpStream, InetAddress>`, as provided by `layerTcp`
+ * (without `tls`). Serve from it with `serveWith(TcpListener, handler)`.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class TcpListener extends Context.Tag("effect-sockets/TcpListener")<TcpListener, TcpListenerService>() {}
+
+/**
+ * The TLS listener service, `Listener<TlsStream, InetAddress>`, as provided by `layerTcp` with
+ * `tls`. Serve from it with `serveWith(TlsListener, handler)`.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class TlsListener extends Context.Tag("effect-sockets/TlsListener")<TlsListener, TlsListenerService>() {}
 
 /**
  * Options of {@link createTcpListener}.
@@ -128,17 +147,17 @@ const bindConsistently = (
  */
 export const createTcpListener: {
   (options: TcpListenerOptions & { readonly tls: TlsOptions }): Effect.Effect<
-    ListenerService<TlsStream>,
+    TlsListenerService,
     ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
     Scope.Scope
   >
   (options?: TcpListenerOptions): Effect.Effect<
-    ListenerService<TcpStream>,
+    TcpListenerService,
     ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
     Scope.Scope
   >
 } = (options: TcpListenerOptions = {}): Effect.Effect<
-  ListenerService<any>,
+  ListenerService<any, InetAddress>,
   ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
   Scope.Scope
 > =>
@@ -179,19 +198,34 @@ export const createTcpListener: {
   })
 
 /**
- * A `Listener` service bound as {@link createTcpListener} does, for as long as the layer lives.
+ * A listener bound as {@link createTcpListener} does, for as long as the layer lives. It
+ * provides the stream-typed tag, `TcpListener` (or `TlsListener` when `tls` is given), and the
+ * generic `Listener` tag, so `Listener.serve` keeps working; a TCP and a UNIX listener layer
+ * can coexist in one program under their own tags.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerTcp = (
-  options: TcpListenerOptions = {}
-): Layer.Layer<ListenerService, ListenError | ResolveError | InvalidArgumentError | UnsupportedError> =>
-  Layer.scoped(
-    internal.tag,
-    createTcpListener(options) as Effect.Effect<
-      ListenerService,
-      ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
-      Scope.Scope
+export const layerTcp: {
+  (options: TcpListenerOptions & { readonly tls: TlsOptions }): Layer.Layer<
+    TlsListener | ListenerService,
+    ListenError | ResolveError | InvalidArgumentError | UnsupportedError
+  >
+  (options?: TcpListenerOptions): Layer.Layer<
+    TcpListener | ListenerService,
+    ListenError | ResolveError | InvalidArgumentError | UnsupportedError
+  >
+} = (options: TcpListenerOptions = {}): Layer.Layer<
+  TcpListener | TlsListener | ListenerService,
+  ListenError | ResolveError | InvalidArgumentError | UnsupportedError
+> => {
+  const acquire = createTcpListener(options)
+  const provide = <I, S extends ListenerService<any, InetAddress>>(tag: Context.Tag<I, S>) =>
+    Layer.scopedContext(
+      Effect.map(acquire, (listener) => Context.make(internal.tag, listener).pipe(Context.add(tag, listener as S)))
+    ) as Layer.Layer<
+      TcpListener | TlsListener | ListenerService,
+      ListenError | ResolveError | InvalidArgumentError | UnsupportedError
     >
-  )
+  return options.tls === undefined ? provide(TcpListener) : provide(TlsListener)
+}

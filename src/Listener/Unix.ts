@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -12,8 +13,17 @@ import { clearStale, toPathBytes, unlinkOnClose } from "../internal/unixPath.js"
 import * as unixStream from "../internal/unixStream.js"
 import { checkPositiveInt } from "../internal/validate.js"
 import type { InvalidArgumentError, ListenError, UnsupportedError } from "../NetError.js"
-import type { UnixStream } from "../Socket/Unix.js"
-import type { Listener as ListenerService } from "./index.js"
+import type { Listener as ListenerService, UnixListenerService } from "./index.js"
+
+/**
+ * The UNIX stream listener service, `Listener<UnixStream, UnixAddress>`, as provided by
+ * `layerUnix`. Serve from it with `serveWith(UnixListener, handler)`: the handler gets a
+ * `UnixStream` (and may `sendFds`).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class UnixListener extends Context.Tag("effect-sockets/UnixListener")<UnixListener, UnixListenerService>() {}
 
 /**
  * Options of {@link createUnixListener}.
@@ -43,7 +53,7 @@ export interface UnixListenerOptions {
 export const createUnixListener = (
   path: string | Uint8Array,
   options: UnixListenerOptions = {}
-): Effect.Effect<ListenerService<UnixStream>, ListenError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
+): Effect.Effect<UnixListenerService, ListenError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
   Effect.gen(function*() {
     const bytes = yield* toPathBytes(path)
     if (options.backlog !== undefined) yield* checkPositiveInt(options.backlog, "backlog")
@@ -57,7 +67,9 @@ export const createUnixListener = (
   })
 
 /**
- * A `Listener` service bound as {@link createUnixListener} does, for as long as the layer lives.
+ * A listener bound as {@link createUnixListener} does, for as long as the layer lives. It
+ * provides the stream-typed `UnixListener` tag and the generic `Listener` tag (so
+ * `Listener.serve` keeps working).
  *
  * @since 0.1.0
  * @category layers
@@ -65,5 +77,10 @@ export const createUnixListener = (
 export const layerUnix = (
   path: string | Uint8Array,
   options: UnixListenerOptions = {}
-): Layer.Layer<ListenerService, ListenError | InvalidArgumentError | UnsupportedError> =>
-  Layer.scoped(internal.tag, createUnixListener(path, options))
+): Layer.Layer<UnixListener | ListenerService, ListenError | InvalidArgumentError | UnsupportedError> =>
+  Layer.scopedContext(
+    Effect.map(
+      createUnixListener(path, options),
+      (listener) => Context.make(internal.tag, listener).pipe(Context.add(UnixListener, listener))
+    )
+  )

@@ -4,15 +4,17 @@
  *
  * @since 0.1.0
  */
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { ByteStream, SocketAddress } from "../ByteStream.js"
+import type { ByteStream, InetAddress, SocketAddress, UnixAddress } from "../ByteStream.js"
 import * as internal from "../internal/listener.js"
 import * as internalTls from "../internal/tlsListener.js"
 import type { BrokenResourceError, BusyResourceError, ClosedResourceError, ListenError, TlsError } from "../NetError.js"
+import type { TcpStream } from "../Socket/Tcp.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
+import type { UnixStream } from "../Socket/Unix.js"
 
 /**
  * @since 0.1.0
@@ -38,12 +40,13 @@ export type AcceptError = ClosedResourceError | BusyResourceError | ListenError 
 
 /**
  * The failures of `serve`: the listener was closed (or is being accepted on elsewhere), or a
- * handler failed under `onHandlerError: "fail"`.
+ * handler failed under `onHandlerError: "fail"`. Under the default `"log"` a handler's failure
+ * never reaches `serve`, and `serve`'s error is `ServeError<never>`.
  *
  * @since 0.1.0
  * @category models
  */
-export type ServeError<E> = ClosedResourceError | BusyResourceError | E
+export type ServeError<E = never> = ClosedResourceError | BusyResourceError | E
 
 /**
  * Options of `serve`.
@@ -67,15 +70,40 @@ export interface ServeOptions {
 }
 
 /**
- * A listener. `A` is the kind of stream it accepts.
+ * The error of `serve` under options `O`: `ServeError<E>` when `onHandlerError` may be
+ * `"fail"`, else (the default `"log"`) `ServeError<never>`, i.e. only
+ * `ClosedResourceError | BusyResourceError`: a logged handler failure never reaches `serve`.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Listener<A extends ByteStream = ByteStream> {
+export type ServeErrorFor<E, O extends ServeOptions> = "onHandlerError" extends keyof O
+  ? "fail" extends O["onHandlerError" & keyof O] ? ServeError<E> : ServeError
+  : ServeError
+
+/**
+ * The type of `serve`: its error is typed by the options (see {@link ServeErrorFor}). `R0` is
+ * what serving needs besides the handler's own requirements (e.g. the tag it serves from).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Serve<A extends ByteStream, R0 = never> = <E, R, O extends ServeOptions = {}>(
+  handler: (stream: A) => Effect.Effect<unknown, E, R | Scope.Scope>,
+  options?: O
+) => Effect.Effect<never, ServeErrorFor<E, O>, R0 | Exclude<R, Scope.Scope>>
+
+/**
+ * A listener. `A` is the kind of stream it accepts, `Address` the kind of address it is bound
+ * to: `InetAddress` for TCP and TLS listeners, `UnixAddress` for UNIX ones.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Listener<A extends ByteStream = ByteStream, Address extends SocketAddress = SocketAddress> {
   readonly [TypeId]: TypeId
   /** Every address bound (one per socket; all share one port for TCP). */
-  readonly addresses: ReadonlyArray<SocketAddress>
+  readonly addresses: ReadonlyArray<Address>
   /** The next connection; the stream is closed when the scope closes. */
   readonly accept: Effect.Effect<A, AcceptError, Scope.Scope>
   /** The next connection, owned by the caller, who must close it. */
@@ -84,18 +112,43 @@ export interface Listener<A extends ByteStream = ByteStream> {
    * Accepts connections forever, running `handler` for each on its own fiber. The stream is
    * closed when its handler ends; the handler may use the connection's `Scope`. Interrupting
    * `serve` interrupts every handler and closes every connection. Fails with
-   * `ClosedResourceError` when the listener is closed.
+   * `ClosedResourceError` when the listener is closed; a handler's failure only under
+   * `onHandlerError: "fail"`.
    */
-  readonly serve: <E, R>(
-    handler: (stream: A) => Effect.Effect<unknown, E, R | Scope.Scope>,
-    options?: ServeOptions
-  ) => Effect.Effect<never, ServeError<E>, Exclude<R, Scope.Scope>>
+  readonly serve: Serve<A>
   /** Stops listening (idempotent). Connections already accepted stay open. */
   readonly close: Effect.Effect<void>
 }
 
 /**
- * The listener service, as provided by `layerTcp` or `layerUnix`.
+ * A TCP listener: `Listener<TcpStream, InetAddress>`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TcpListenerService = Listener<TcpStream, InetAddress>
+
+/**
+ * A TLS listener: `Listener<TlsStream, InetAddress>`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TlsListenerService = Listener<TlsStream, InetAddress>
+
+/**
+ * A UNIX stream listener: `Listener<UnixStream, UnixAddress>`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UnixListenerService = Listener<UnixStream, UnixAddress>
+
+/**
+ * The generic listener service, `Listener<ByteStream>`, as provided by `layerTcp`, `layerUnix`
+ * (and every other listener layer) beside its stream-typed tag. With several listener layers in
+ * one program it is the one provided last: serve from the typed tags (`TcpListener`,
+ * `UnixListener`, `TlsListener`) with {@link serveWith} instead.
  *
  * @since 0.1.0
  * @category tags
@@ -122,11 +175,38 @@ export const Listener: Context.Tag<Listener, Listener> = internal.tag
  * @since 0.1.0
  * @category accessors
  */
-export const serve = <E, R>(
-  handler: (stream: ByteStream) => Effect.Effect<unknown, E, R | Scope.Scope>,
-  options?: ServeOptions
-): Effect.Effect<never, ServeError<E>, Listener | Exclude<R, Scope.Scope>> =>
+export const serve: Serve<ByteStream, Listener> = (handler, options) =>
   Effect.flatMap(Listener, (listener) => listener.serve(handler, options))
+
+/**
+ * Serves connections from the listener under `tag`, whose handler gets that listener's own
+ * stream type: `serveWith(UnixListener, handler)` hands the handler a `UnixStream` (so it can
+ * `sendFds`), `serveWith(TcpListener, handler)` a `TcpStream`. Any tag of a `Listener` works,
+ * including your own (two TCP listeners in one program, each under its tag). The error is typed
+ * by `onHandlerError` as for {@link serve}.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Listener } from "effect-sockets"
+ *
+ * const unix = Listener.serveWith(Listener.UnixListener, (client) => client.sendFds("fd", [0]))
+ * const tcp = Listener.serveWith(Listener.TcpListener, (client) => client.send("hello\n"))
+ *
+ * const main = Effect.all([unix, tcp], { concurrency: "unbounded" }).pipe(
+ *   Effect.provide(Layer.merge(Listener.layerUnix("/tmp/app.sock"), Listener.layerTcp({ localPort: 1234 })))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const serveWith = <I, A extends ByteStream, Address extends SocketAddress, E, R, O extends ServeOptions = {}>(
+  tag: Context.Tag<I, Listener<A, Address>>,
+  handler: (stream: A) => Effect.Effect<unknown, E, R | Scope.Scope>,
+  options?: O
+): Effect.Effect<never, ServeErrorFor<E, O>, I | Exclude<R, Scope.Scope>> =>
+  Effect.flatMap(tag, (listener) => listener.serve(handler, options))
 
 /**
  * A TLS listener over any listener: every accepted connection runs the server side of a TLS
@@ -136,8 +216,10 @@ export const serve = <E, R>(
  * @since 0.1.0
  * @category constructors
  */
-export const withTls: <A extends ByteStream>(listener: Listener<A>, options: TlsOptions) => Listener<TlsStream> =
-  internalTls.withTls
+export const withTls: <A extends ByteStream, Address extends SocketAddress>(
+  listener: Listener<A, Address>,
+  options: TlsOptions
+) => Listener<TlsStream, Address> = internalTls.withTls
 
 export {
   /**
@@ -151,7 +233,15 @@ export {
   /**
    * @since 0.1.0
    */
-  type TcpListenerOptions
+  TcpListener,
+  /**
+   * @since 0.1.0
+   */
+  type TcpListenerOptions,
+  /**
+   * @since 0.1.0
+   */
+  TlsListener
 } from "./Tcp.js"
 
 export {
@@ -163,6 +253,10 @@ export {
    * @since 0.1.0
    */
   layerUnix,
+  /**
+   * @since 0.1.0
+   */
+  UnixListener,
   /**
    * @since 0.1.0
    */

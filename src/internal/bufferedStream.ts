@@ -1,10 +1,11 @@
 /** @internal */
 import * as Effect from "effect/Effect"
 import type { BufferedByteStream, ByteStream, ReceiveError } from "../ByteStream.js"
-import { DelimiterNotFound, type EndOfStream, IncompleteRead, InvalidArgumentError } from "../NetError.js"
+import { DelimiterNotFound, EndOfStream, IncompleteRead, InvalidArgumentError } from "../NetError.js"
 import { checkMaxBytes, concat, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes } from "./byteStream.js"
 
 type Pull = Exclude<ReceiveError, EndOfStream>
+type UntilError = IncompleteRead | EndOfStream | DelimiterNotFound | Pull
 
 const indexOf = (haystack: Uint8Array, needle: Uint8Array, from: number): number =>
   Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).indexOf(needle, from)
@@ -22,6 +23,9 @@ export const make = (inner: ByteStream): BufferedByteStream => {
     buffer = buffer.subarray(n)
     return out
   }
+
+  // At end of stream: a clean end (nothing buffered) is EndOfStream, a truncated read IncompleteRead.
+  const ended = (): EndOfStream | IncompleteRead => (buffer.length === 0 ? new EndOfStream() : new IncompleteRead())
 
   // Appends one more chunk from the transport; `false` at end of stream.
   const fill: Effect.Effect<boolean, Pull> = Effect.matchEffect(inner.receive(), {
@@ -41,15 +45,15 @@ export const make = (inner: ByteStream): BufferedByteStream => {
       return inner.receive(maxBytes)
     })
 
-  const receiveExactly = (n: number): Effect.Effect<Uint8Array, IncompleteRead | Pull> =>
+  const receiveExactly = (n: number): Effect.Effect<Uint8Array, IncompleteRead | EndOfStream | Pull> =>
     Effect.suspend(() => {
       if (!Number.isSafeInteger(n) || n < 0) {
         return Effect.fail(new InvalidArgumentError({ argument: "n", why: "must be a non-negative integer" }))
       }
-      const loop: Effect.Effect<Uint8Array, IncompleteRead | Pull> = Effect.suspend(() =>
+      const loop: Effect.Effect<Uint8Array, IncompleteRead | EndOfStream | Pull> = Effect.suspend(() =>
         buffer.length >= n
           ? Effect.sync(() => take(n))
-          : Effect.flatMap(fill, (more) => (more ? loop : Effect.fail(new IncompleteRead())))
+          : Effect.flatMap(fill, (more) => (more ? loop : Effect.fail(ended())))
       )
       return loop
     })
@@ -57,7 +61,7 @@ export const make = (inner: ByteStream): BufferedByteStream => {
   const receiveUntil = (
     delimiter: Uint8Array | string,
     maxBytes: number
-  ): Effect.Effect<Uint8Array, IncompleteRead | DelimiterNotFound | Pull> =>
+  ): Effect.Effect<Uint8Array, UntilError> =>
     Effect.suspend(() => {
       const delim = toBytes(delimiter)
       if (delim.length === 0) {
@@ -66,7 +70,7 @@ export const make = (inner: ByteStream): BufferedByteStream => {
       const invalid = checkMaxBytes(maxBytes)
       if (invalid) return Effect.fail(invalid)
       let searched = 0
-      const loop: Effect.Effect<Uint8Array, IncompleteRead | DelimiterNotFound | Pull> = Effect.suspend(() => {
+      const loop: Effect.Effect<Uint8Array, UntilError> = Effect.suspend(() => {
         const index = indexOf(buffer, delim, searched)
         if (index !== -1 && index <= maxBytes) {
           return Effect.sync(() => {
@@ -80,7 +84,7 @@ export const make = (inner: ByteStream): BufferedByteStream => {
         }
         // A delimiter may straddle the old end of the buffer: search again from just before it.
         searched = Math.max(0, buffer.length - delim.length + 1)
-        return Effect.flatMap(fill, (more) => (more ? loop : Effect.fail(new IncompleteRead())))
+        return Effect.flatMap(fill, (more) => (more ? loop : Effect.fail(ended())))
       })
       return loop
     })

@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
-import type { AcceptError, Listener, ServeOptions } from "../Listener/index.js"
+import type { AcceptError, Listener, Serve, ServeError, ServeOptions } from "../Listener/index.js"
 import { closeServer as closeServerNow, NetAcceptQueue } from "./driver/netListener.js"
 import { closed, listenFailed } from "./errors.js"
 import { serve } from "./serve.js"
@@ -21,16 +21,18 @@ export const tag = Context.GenericTag<Listener>("effect-sockets/Listener")
 export const TypeId: unique symbol = Symbol.for("effect-sockets/Listener")
 
 /** @internal */
-export interface ListenerOptions<A extends ByteStream> {
+export interface ListenerOptions<A extends ByteStream, Address extends SocketAddress> {
   readonly servers: ReadonlyArray<net.Server>
-  readonly addresses: ReadonlyArray<SocketAddress>
+  readonly addresses: ReadonlyArray<Address>
   readonly description: string
   readonly backlog: number
   readonly wrap: (socket: net.Socket) => A
 }
 
 /** @internal */
-export const make = <A extends ByteStream>(options: ListenerOptions<A>): Listener<A> => {
+export const make = <A extends ByteStream, Address extends SocketAddress>(
+  options: ListenerOptions<A, Address>
+): Listener<A, Address> => {
   const ready = new Signal(() => queue.closed || queue.size > 0 || queue.failure !== undefined)
   const queue = new NetAcceptQueue(options.servers, options.backlog, () => ready.wake())
   const readyWait = ready.waitExclusive("accepting on")
@@ -54,12 +56,12 @@ export const make = <A extends ByteStream>(options: ListenerOptions<A>): Listene
 }
 
 /** @internal A Listener from its accept operation: `accept` and `serve` are derived from it. */
-export const fromAccept = <A extends ByteStream>(
-  addresses: ReadonlyArray<SocketAddress>,
+export const fromAccept = <A extends ByteStream, Address extends SocketAddress>(
+  addresses: ReadonlyArray<Address>,
   acceptUnscoped: Effect.Effect<A, AcceptError>,
   close: Effect.Effect<void>
-): Listener<A> => {
-  const self: Listener<A> = {
+): Listener<A, Address> => {
+  const self: Listener<A, Address> = {
     [TypeId]: TypeId,
     addresses,
     acceptUnscoped,
@@ -68,12 +70,26 @@ export const fromAccept = <A extends ByteStream>(
     accept: Effect.uninterruptibleMask((restore) =>
       Effect.tap(restore(acceptUnscoped), (stream) => Effect.addFinalizer(() => stream.close))
     ),
-    serve: <E, R>(handler: (stream: A) => Effect.Effect<unknown, E, R | Scope.Scope>, serveOptions?: ServeOptions) =>
-      serve(self, handler, serveOptions),
+    serve: asServe(<E, R>(
+      handler: (stream: A) => Effect.Effect<unknown, E, R | Scope.Scope>,
+      serveOptions?: ServeOptions
+    ) => serve(self, handler, serveOptions)),
     close
   }
   return self
 }
+
+/**
+ * @internal
+ * `serve` typed by `onHandlerError` (the overloads of `Serve`): under `"log"` a handler's
+ * failure is caught and logged, so it never reaches the result.
+ */
+export const asServe = <A extends ByteStream>(
+  implementation: <E, R>(
+    handler: (stream: A) => Effect.Effect<unknown, E, R | Scope.Scope>,
+    options?: ServeOptions
+  ) => Effect.Effect<never, ServeError<E>, Exclude<R, Scope.Scope>>
+): Serve<A> => implementation as Serve<A>
 
 /** @internal Stops listening; resolves once the listening socket is closed (connections stay). */
 export const closeServer = (server: net.Server): Effect.Effect<void> =>

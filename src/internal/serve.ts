@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
-import type { ByteStream } from "../ByteStream.js"
+import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import type { Listener, ServeError, ServeOptions } from "../Listener/index.js"
 
 const connectionsAccepted = Metric.counter("effect_sockets_connections_accepted", {
@@ -24,7 +24,7 @@ const ACCEPT_BACKOFF = Duration.millis(100)
 
 /** @internal */
 export const serve = <A extends ByteStream, E, R>(
-  listener: Listener<A>,
+  listener: Listener<A, SocketAddress>,
   handler: (stream: A) => Effect.Effect<unknown, E, R | Scope.Scope>,
   options: ServeOptions = {}
 ): Effect.Effect<never, ServeError<E>, Exclude<R, Scope.Scope>> =>

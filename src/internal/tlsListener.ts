@@ -7,10 +7,10 @@
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
-import type { ByteStream } from "../ByteStream.js"
+import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import type { Listener, ServeOptions } from "../Listener/index.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
-import { fromAccept } from "./listener.js"
+import { asServe, fromAccept } from "./listener.js"
 import { serve } from "./serve.js"
 import { handshake } from "./tls.js"
 
@@ -22,7 +22,10 @@ const handshakeFailures = Metric.counter("effect_sockets_tls_handshake_failures"
 })
 
 /** @internal */
-export const withTls = <A extends ByteStream>(inner: Listener<A>, options: TlsOptions): Listener<TlsStream> => {
+export const withTls = <A extends ByteStream, Address extends SocketAddress>(
+  inner: Listener<A, Address>,
+  options: TlsOptions
+): Listener<TlsStream, Address> => {
   const serverOptions: TlsOptions = {
     ...options,
     serverSide: true,
@@ -37,9 +40,9 @@ export const withTls = <A extends ByteStream>(inner: Listener<A>, options: TlsOp
   )
 
   const plain = fromAccept(inner.addresses, acceptUnscoped, inner.close)
-  const self: Listener<TlsStream> = {
+  const self: Listener<TlsStream, Address> = {
     ...plain,
-    serve: <E, R>(
+    serve: asServe(<E, R>(
       handler: (stream: TlsStream) => Effect.Effect<unknown, E, R | Scope.Scope>,
       serveOptions?: ServeOptions
     ) =>
@@ -54,6 +57,7 @@ export const withTls = <A extends ByteStream>(inner: Listener<A>, options: TlsOp
             ),
           onSuccess: handler
         }), serveOptions)
+    )
   }
   return self
 }

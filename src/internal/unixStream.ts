@@ -5,6 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as net from "node:net"
+import type { UnixAddress } from "../ByteStream.js"
 import type { Listener } from "../Listener/index.js"
 import type { BusyResourceError, ClosedResourceError, ConnectError, ListenError } from "../NetError.js"
 import { UnsupportedError } from "../NetError.js"
@@ -95,7 +96,7 @@ export const listenWithAddon = (
   path: Buffer,
   options: { readonly mode?: number | undefined; readonly backlog: number },
   onClose: Effect.Effect<void>
-): Effect.Effect<Listener<UnixStream>, ListenError> =>
+): Effect.Effect<Listener<UnixStream, UnixAddress>, ListenError> =>
   Effect.gen(function*() {
     const fd = yield* Effect.try({
       try: () => driver.listen(addon, path, options.mode, options.backlog),
@@ -132,7 +133,7 @@ export const listenWithNet = (
   backlog: number,
   why: string,
   onClose: Effect.Effect<void>
-): Effect.Effect<Listener<UnixStream>, ListenError> =>
+): Effect.Effect<Listener<UnixStream, UnixAddress>, ListenError> =>
   Effect.gen(function*() {
     const server = yield* Effect.async<net.Server, ListenError>((resume) => {
       driver.listenNet(path, backlog, (cause, server) => {
@@ -165,9 +166,9 @@ export const listen = (
   path: Buffer,
   options: { readonly mode?: number | undefined; readonly backlog: number },
   onClose: Effect.Effect<void>
-): Effect.Effect<Listener<UnixStream>, ListenError | UnsupportedError> =>
+): Effect.Effect<Listener<UnixStream, UnixAddress>, ListenError | UnsupportedError> =>
   Effect.flatMap(Effect.either(loadAddon("createUnixListener")), (addon): Effect.Effect<
-    Listener<UnixStream>,
+    Listener<UnixStream, UnixAddress>,
     ListenError | UnsupportedError
   > => {
     if (addon._tag === "Right") return listenWithAddon(addon.right, path, options, onClose)
