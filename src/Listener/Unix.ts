@@ -47,7 +47,7 @@ export const createUnixListener = (
   Effect.gen(function*() {
     const bytes = yield* toPathBytes(path)
     if (options.backlog !== undefined) yield* checkPositiveInt(options.backlog, "backlog")
-    yield* clearStale(bytes, unixStream.isLive)
+    yield* clearStale(bytes, unixStream.probe)
     const backlog = options.backlog ?? 511
     const onClose = unlinkOnClose(bytes, options.unlinkOnClose ?? false)
     return yield* Effect.acquireRelease(

@@ -9,6 +9,7 @@ import type { DatagramReceiveError, DatagramSendError } from "../Datagram/index.
 import { InvalidArgumentError, type ListenError, type UnsupportedError } from "../NetError.js"
 import type { Addon } from "./driver/addon.js"
 import * as driver from "./driver/unixDatagram.js"
+import type { ProbeResult } from "./driver/unixPath.js"
 import { broken, closed, listenFailed } from "./errors.js"
 import { FdWatcher } from "./fdWatcher.js"
 import { loadAddon } from "./native.js"
@@ -21,8 +22,9 @@ const FULL_QUEUE_RETRY = "1 millis"
 
 const busyReading = failBusy("reading from")
 
-/** Is a datagram socket bound at this path? */
-const isLive = (addon: Addon) => (path: Buffer): Effect.Effect<boolean> => Effect.sync(() => driver.probe(addon, path))
+/** Is a socket bound at this path? */
+const probe = (addon: Addon) => (path: Buffer): Effect.Effect<ProbeResult> =>
+  Effect.sync(() => driver.probe(addon, path))
 
 /** @internal */
 export class DatagramCore {
@@ -112,7 +114,7 @@ export const open = (
       )
     }
     const local = options.localPath === undefined ? undefined : yield* toPathBytes(options.localPath, "localPath")
-    if (local) yield* clearStale(local, isLive(addon))
+    if (local) yield* clearStale(local, probe(addon))
     return yield* Effect.acquireRelease(
       Effect.try({
         try: () => {

@@ -1,0 +1,152 @@
+/**
+ * Hardening (issue #12): the stale-socket probe never removes a live socket (of either type)
+ * and never acts on a path it could not probe; non-UTF-8 byte paths are probed and described
+ * by their bytes; filesystem errors at the path are ListenErrors; `mode` and `backlog` are
+ * checked before any I/O; EMFILE while creating UNIX sockets is typed, and a failed addon load
+ * under EMFILE is retried; `sendFds` refuses what the kernel would (more than SCM_MAX_FD fds,
+ * fd numbers outside the int range) before any I/O; on MSG_CTRUNC the message's bytes stay
+ * readable. Real sockets, python3 as the independent peer. The same rules as another user:
+ * permissions.test.ts.
+ */
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Datagram, Listener, Socket } from "../../src/index.js"
+import { spawnPython } from "../helpers/python.js"
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "es-hard-"))
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+let unique = 0
+const tempPath = (name = "s") => path.join(dir, `${name}${++unique}`)
+const text = (bytes: Uint8Array) => Buffer.from(bytes).toString()
+const inode = (at: string | Buffer) => fs.lstatSync(at).ino
+
+/** A datagram socket bound at `at` that receives one datagram (proof it is still the one bound). */
+const receivesAt = (socket: Datagram.UnixDatagramSocket, at: string) =>
+  Effect.gen(function*() {
+    const sender = yield* Datagram.createUnixDatagramSocket()
+    yield* sender.sendto("still here", at)
+    const [payload] = yield* socket.receive
+    return text(payload)
+  })
+
+describe("hardening: the stale-socket probe never removes a live socket", () => {
+  it.scopedLive("a stream listener over a live datagram socket: AddressInUse, the datagram socket untouched", () =>
+    Effect.gen(function*() {
+      const at = tempPath()
+      const socket = yield* Datagram.createUnixDatagramSocket({ localPath: at })
+      const before = inode(at)
+      const error = yield* Effect.flip(Listener.createUnixListener(at))
+      expect(error).toMatchObject({ _tag: "ListenError", reason: "AddressInUse", address: at })
+      expect(inode(at)).toBe(before)
+      expect(yield* receivesAt(socket, at)).toBe("still here")
+    }))
+
+  it.scopedLive("a datagram socket over a live stream listener: AddressInUse, the listener still accepts", () =>
+    Effect.gen(function*() {
+      const at = tempPath()
+      const listener = yield* Listener.createUnixListener(at)
+      const error = yield* Effect.flip(Datagram.createUnixDatagramSocket({ localPath: at }))
+      expect(error).toMatchObject({ _tag: "ListenError", reason: "AddressInUse", address: at })
+      const [client, server] = yield* Effect.zip(Socket.connectUnix(at), listener.accept, { concurrent: true })
+      yield* client.send("hi")
+      expect(text(yield* server.receive())).toBe("hi")
+    }))
+
+  it.scopedLive("a datagram socket over a live, connected datagram socket (python's; a probe gets EPERM): AddressInUse, python still receives from its peer", () =>
+    Effect.gen(function*() {
+      const at = tempPath()
+      const peerAt = tempPath()
+      const peer = yield* spawnPython(
+        `import socket, sys
+p = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); p.bind(sys.argv[2])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.connect(sys.argv[2])
+p.connect(sys.argv[1]); print("ready")
+import time; time.sleep(0.5)
+p.send(b"still here"); print(s.recv(100).decode())`,
+        [at, peerAt]
+      )
+      expect(yield* peer.line()).toBe("ready")
+      const error = yield* Effect.flip(Datagram.createUnixDatagramSocket({ localPath: at }))
+      expect(error).toMatchObject({ _tag: "ListenError", reason: "AddressInUse" })
+      expect(yield* peer.line()).toBe("still here")
+    }))
+
+  it.scopedLive("a stream listener over a live, connected datagram socket (python's): AddressInUse", () =>
+    Effect.gen(function*() {
+      const at = tempPath()
+      const peer = yield* spawnPython(
+        `import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); print("ready"); time.sleep(30)`,
+        [at]
+      )
+      expect(yield* peer.line()).toBe("ready")
+      const before = inode(at)
+      const error = yield* Effect.flip(Listener.createUnixListener(at))
+      expect(error).toMatchObject({ _tag: "ListenError", reason: "AddressInUse" })
+      expect(inode(at)).toBe(before)
+    }))
+
+  it.scopedLive("a stale socket file of either type is still replaced by either", () =>
+    Effect.gen(function*() {
+      for (const [first, second] of [["dgram", "stream"], ["stream", "dgram"], ["dgram", "dgram"]] as const) {
+        const at = tempPath()
+        yield* Effect.scoped(
+          first === "dgram"
+            ? Effect.asVoid(Datagram.createUnixDatagramSocket({ localPath: at }))
+            : Effect.asVoid(Listener.createUnixListener(at))
+        )
+        expect(fs.lstatSync(at).isSocket()).toBe(true)
+        if (second === "stream") {
+          const listener = yield* Listener.createUnixListener(at)
+          const [client] = yield* Effect.zip(Socket.connectUnix(at), listener.accept, { concurrent: true })
+          yield* client.close
+        } else {
+          const socket = yield* Datagram.createUnixDatagramSocket({ localPath: at })
+          expect(yield* receivesAt(socket, at)).toBe("still here")
+        }
+      }
+    }))
+})
+
+describe("hardening: non-UTF-8 byte paths", () => {
+  it.scopedLive("a live python listener at a non-UTF-8 path is probed by its bytes: AddressInUse, shown escaped", () =>
+    Effect.gen(function*() {
+      const at = Buffer.concat([Buffer.from(`${dir}/b\\`), Buffer.from([0xff, 0x0a, 0x41])])
+      const peer = yield* spawnPython(
+        `import socket, sys, os
+s = socket.socket(socket.AF_UNIX); s.bind(os.fsencode(sys.argv[1]) + b"\\\\\\xff\\nA"); s.listen(); print("ready")
+c, _ = s.accept(); print("accepted")`,
+        [`${dir}/b`]
+      )
+      expect(yield* peer.line()).toBe("ready")
+      const error = yield* Effect.flip(Listener.createUnixListener(at))
+      expect(error).toMatchObject({ _tag: "ListenError", reason: "AddressInUse", address: `${dir}/b\\\\\\xff\\x0aA` })
+      // Still python's: it accepts our connection.
+      yield* Socket.connectUnix(at)
+      expect(yield* peer.line()).toBe("accepted")
+    }))
+})
+
+describe("hardening: filesystem errors at the path are ListenErrors", () => {
+  it.scopedLive("ENOTDIR and ELOOP while looking at the path: ListenError, for listeners and datagram sockets", () =>
+    Effect.gen(function*() {
+      const file = tempPath("file")
+      fs.writeFileSync(file, "")
+      const loop = tempPath("loop")
+      fs.symlinkSync(loop, loop)
+      for (const at of [path.join(file, "s"), path.join(loop, "s")]) {
+        const listen = yield* Effect.exit(Listener.createUnixListener(at))
+        const datagram = yield* Effect.exit(Datagram.createUnixDatagramSocket({ localPath: at }))
+        for (const exit of [listen, datagram]) {
+          expect(exit._tag).toBe("Failure")
+          if (exit._tag === "Failure") {
+            expect(exit.cause._tag).toBe("Fail")
+            expect(exit.cause).toMatchObject({ error: { _tag: "ListenError", address: at } })
+          }
+        }
+      }
+    }))
+})
