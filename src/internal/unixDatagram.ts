@@ -15,7 +15,7 @@ import { FdWatcher } from "./fdWatcher.js"
 import { loadAddon } from "./native.js"
 import { failBusy } from "./signal.js"
 import { clearStale, describePath, toPathBytes } from "./unixPath.js"
-import { checkPositiveInt } from "./validate.js"
+import { checkMode, checkPositiveInt } from "./validate.js"
 
 /** A sender whose receiver's queue is full gets EAGAIN; poll cannot tell when it drains. */
 const FULL_QUEUE_RETRY = "1 millis"
@@ -113,6 +113,7 @@ export const open = (
         new InvalidArgumentError({ argument: "maxDatagramSize", why: `must be at most ${MAX_DATAGRAM_SIZE} bytes` })
       )
     }
+    yield* checkMode(options.localMode, "localMode")
     const local = options.localPath === undefined ? undefined : yield* toPathBytes(options.localPath, "localPath")
     if (local) yield* clearStale(local, probe(addon))
     return yield* Effect.acquireRelease(

@@ -150,3 +150,32 @@ describe("hardening: filesystem errors at the path are ListenErrors", () => {
       }
     }))
 })
+
+describe("hardening: mode and backlog are checked before any I/O", () => {
+  const badModes = [-1, 0o10000, 1.5, NaN, "0600"]
+  const badBacklogs = [0, -1, 1.5, 65536, 2 ** 31, 1e20]
+  it.scoped("an invalid mode or backlog: InvalidArgumentError, no socket file left behind", () =>
+    Effect.gen(function*() {
+      for (const mode of badModes) {
+        const at = tempPath()
+        const listener = yield* Effect.flip(Listener.createUnixListener(at, { mode: mode as number }))
+        expect(listener).toMatchObject({ _tag: "InvalidArgumentError", argument: "mode" })
+        const datagram = yield* Effect.flip(
+          Datagram.createUnixDatagramSocket({ localPath: at, localMode: mode as number })
+        )
+        expect(datagram).toMatchObject({ _tag: "InvalidArgumentError", argument: "localMode" })
+        expect(fs.existsSync(at)).toBe(false)
+      }
+      for (const backlog of badBacklogs) {
+        const at = tempPath()
+        const unix = yield* Effect.flip(Listener.createUnixListener(at, { backlog }))
+        expect(unix).toMatchObject({ _tag: "InvalidArgumentError", argument: "backlog" })
+        expect(fs.existsSync(at)).toBe(false)
+        const tcp = yield* Effect.flip(Listener.createTcpListener({ localHost: "127.0.0.1", backlog }))
+        expect(tcp).toMatchObject({ _tag: "InvalidArgumentError", argument: "backlog" })
+      }
+      // The edges are accepted.
+      yield* Listener.createUnixListener(tempPath(), { mode: 0o7777, backlog: 65535 })
+      yield* Listener.createUnixListener(tempPath(), { mode: 0, backlog: 1 })
+    }))
+})
