@@ -43,7 +43,13 @@ export const probe = (path: Buffer): Effect.Effect<ProbeResult> =>
 /** @internal Connects with the addon: the stream passes fds. */
 export const connectWithAddon = (addon: Addon, path: Buffer): Effect.Effect<UnixStream, ConnectError> =>
   Effect.suspend(() => {
-    const fd = driver.open(addon)
+    let fd: number
+    try {
+      fd = driver.open(addon)
+    } catch (cause) {
+      // EMFILE/ENFILE: no socket to connect with.
+      return Effect.fail(connectError(path, cause))
+    }
     const attempt: Effect.Effect<void, ConnectError> = Effect.suspend(() => {
       let started: driver.ConnectStart
       try {

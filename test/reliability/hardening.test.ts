@@ -10,12 +10,15 @@
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { Datagram, Listener, Socket } from "../../src/index.js"
 import { spawnPython } from "../helpers/python.js"
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "es-hard-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 let unique = 0
@@ -118,15 +121,18 @@ describe("hardening: non-UTF-8 byte paths", () => {
       const peer = yield* spawnPython(
         `import socket, sys, os
 s = socket.socket(socket.AF_UNIX); s.bind(os.fsencode(sys.argv[1]) + b"\\\\\\xff\\nA"); s.listen(); print("ready")
-c, _ = s.accept(); print("accepted")`,
+while True:
+    c, _ = s.accept(); data = c.recv(100)
+    if data: print(data.decode())`,
         [`${dir}/b`]
       )
       expect(yield* peer.line()).toBe("ready")
       const error = yield* Effect.flip(Listener.createUnixListener(at))
       expect(error).toMatchObject({ _tag: "ListenError", reason: "AddressInUse", address: `${dir}/b\\\\\\xff\\x0aA` })
-      // Still python's: it accepts our connection.
-      yield* Socket.connectUnix(at)
-      expect(yield* peer.line()).toBe("accepted")
+      // Still python's: it accepts our connection (the probe's connection came with no data).
+      const client = yield* Socket.connectUnix(at)
+      yield* client.send("mine")
+      expect(yield* peer.line()).toBe("mine")
     }))
 })
 
@@ -178,4 +184,49 @@ describe("hardening: mode and backlog are checked before any I/O", () => {
       yield* Listener.createUnixListener(tempPath(), { mode: 0o7777, backlog: 65535 })
       yield* Listener.createUnixListener(tempPath(), { mode: 0, backlog: 1 })
     }))
+})
+
+interface EmfileReport {
+  readonly [step: string]: { readonly tag: string; readonly reason?: string }
+}
+
+const runEmfileChild = (workDir: string) =>
+  Effect.async<EmfileReport, Error>((resume) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/reliability/fixtures/emfile-unix.ts"], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, EMFILE_DIR: workDir }
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    child.on("close", (code) => {
+      try {
+        resume(Effect.succeed(JSON.parse(stdout) as EmfileReport))
+      } catch {
+        resume(Effect.fail(new Error(`emfile-unix exited ${code}: ${stdout}\n${stderr}`)))
+      }
+    })
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+describe("hardening: EMFILE while creating UNIX sockets (child with a 64-fd limit)", () => {
+  it.live(
+    "typed TooManyOpenFiles errors; the live listener survives; the addon loads once fds are free",
+    () =>
+      Effect.gen(function*() {
+        const workDir = tempPath("emfile")
+        fs.mkdirSync(workDir)
+        const report = yield* runEmfileChild(workDir)
+        expect(report["loadUnderEmfile"]).toMatchObject({ tag: "ConnectError", reason: "TooManyOpenFiles" })
+        // A failed load under EMFILE is not remembered: fd passing works once fds are free.
+        expect(report["fdsAfterFree"]).toEqual({ tag: "Success" })
+        expect(report["connect"]).toMatchObject({ tag: "ConnectError", reason: "TooManyOpenFiles" })
+        expect(report["listenFresh"]).toMatchObject({ tag: "ListenError", reason: "TooManyOpenFiles" })
+        expect(report["listenOverLive"]).toMatchObject({ tag: "ListenError", reason: "TooManyOpenFiles" })
+        expect(report["liveAfter"]).toEqual({ tag: "Success" })
+      }),
+    60_000
+  )
 })
