@@ -230,3 +230,70 @@ describe("hardening: EMFILE while creating UNIX sockets (child with a 64-fd limi
     60_000
   )
 })
+
+/** A connected addon stream pair. */
+const pair = Effect.gen(function*() {
+  const at = tempPath()
+  const listener = yield* Listener.createUnixListener(at)
+  const [client, server] = yield* Effect.zip(Socket.connectUnix(at), listener.accept, { concurrent: true })
+  return { client, server }
+})
+
+const openFile = (contents: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const file = tempPath("file")
+      fs.writeFileSync(file, contents)
+      return fs.openSync(file, "r")
+    }),
+    (fd) => Effect.sync(() => fs.closeSync(fd))
+  )
+
+const contentsOf = (fd: number): string => {
+  const buffer = Buffer.alloc(64)
+  return buffer.toString("utf8", 0, fs.readSync(fd, buffer, 0, buffer.length, 0))
+}
+
+describe("hardening: sendFds refuses what the kernel would, before any I/O", () => {
+  it.scopedLive("more than SCM_MAX_FD (254, 1025 fds) or fds outside the int range: InvalidArgumentError, the stream still works", () =>
+    Effect.gen(function*() {
+      const { client, server } = yield* pair
+      const fd = yield* openFile("one")
+      for (const count of [254, 1025]) {
+        const error = yield* Effect.flip(client.sendFds("x", Array.from({ length: count }, () => fd)))
+        expect(error).toMatchObject({ _tag: "InvalidArgumentError", argument: "fds" })
+      }
+      for (const bad of [2 ** 31, 2 ** 40, 1e20]) {
+        const error = yield* Effect.flip(client.sendFds("x", [bad]))
+        expect(error).toMatchObject({ _tag: "InvalidArgumentError", argument: "fds[0]" })
+      }
+      // Nothing was sent, and the stream carries bytes and fds as before (253 is the limit).
+      yield* client.sendFds("max", Array.from({ length: 253 }, () => fd))
+      const [message, fds] = yield* server.receiveFds(16, 253)
+      expect([text(message), fds.length, contentsOf(fds[252]!)]).toEqual(["max", 253, "one"])
+      fds.forEach((received) => fs.closeSync(received))
+      yield* client.send("after")
+      expect(text(yield* server.receive())).toBe("after")
+    }))
+})
+
+describe("hardening: MSG_CTRUNC keeps the message's bytes", () => {
+  it.scopedLive("python sends 3 fds with \"three\", we allow 1: MessageTooLong, then \"three\" is the next receive", () =>
+    Effect.gen(function*() {
+      const at = tempPath()
+      const listener = yield* Listener.createUnixListener(at)
+      yield* spawnPython(
+        `import socket, sys, os
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+fd = os.open("/dev/null", os.O_RDONLY)
+socket.send_fds(s, [b"three"], [fd, fd, fd]); s.sendall(b"+after"); s.close()`,
+        [at]
+      )
+      const server = yield* listener.accept
+      const error = yield* Effect.flip(server.receiveFds(16, 1))
+      expect(error).toMatchObject({ _tag: "BrokenResourceError", reason: "MessageTooLong" })
+      let seen = ""
+      for (let i = 0; i < 10 && !seen.endsWith("after"); i++) seen += text(yield* server.receive())
+      expect(seen).toBe("three+after")
+    }))
+})
