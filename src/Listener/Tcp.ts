@@ -16,7 +16,7 @@ import * as internal from "../internal/listener.js"
 import { formatHostPort } from "../internal/systemError.js"
 import * as tcp from "../internal/tcp.js"
 import { withTls } from "../internal/tlsListener.js"
-import { checkHost, checkPort, checkPositiveInt, checkReusePort } from "../internal/validate.js"
+import { checkBacklog, checkHost, checkPort, checkReusePort } from "../internal/validate.js"
 import { type InvalidArgumentError, ListenError, type ResolveError, type UnsupportedError } from "../NetError.js"
 import type { TlsOptions } from "../Socket/Tls.js"
 import type { Listener as ListenerService, TcpListenerService, TlsListenerService } from "./index.js"
@@ -165,7 +165,7 @@ export const createTcpListener: {
     const port = options.localPort ?? 0
     const backlog = options.backlog ?? 511
     yield* checkPort(port, "localPort", { allowZero: true })
-    yield* checkPositiveInt(backlog, "backlog")
+    yield* checkBacklog(backlog)
     if (options.localHost !== undefined) yield* checkHost(options.localHost, "localHost")
     const reusePort = options.reusePort ?? false
     yield* checkReusePort(reusePort)

@@ -8,7 +8,17 @@ import { InvalidArgumentError } from "../NetError.js"
 import type { Addon } from "./driver/addon.js"
 import { fdOf, isOpenFd } from "./driver/fds.js"
 
-/** @internal Every fd as a number, each checked to be open. */
+/**
+ * @internal
+ * The most fds one message may carry: the kernel's SCM_MAX_FD (253; the addon's own limit, 1024,
+ * is above it). More would fail in sendmsg with EINVAL and break the stream.
+ */
+export const MAX_FDS_PER_MESSAGE = 253
+
+/** The largest fd number: an fd is a C int. */
+const MAX_FD = 2 ** 31 - 1
+
+/** @internal Every fd as a number, each checked to be open; at most {@link MAX_FDS_PER_MESSAGE}. */
 export const resolveFds = (
   addon: Addon,
   fds: ReadonlyArray<unknown>
@@ -17,14 +27,22 @@ export const resolveFds = (
     if (!Array.isArray(fds) || fds.length === 0) {
       return Effect.fail(new InvalidArgumentError({ argument: "fds", why: "must not be empty" }))
     }
+    if (fds.length > MAX_FDS_PER_MESSAGE) {
+      return Effect.fail(
+        new InvalidArgumentError({
+          argument: "fds",
+          why: `holds ${fds.length} file descriptors; one message carries at most ${MAX_FDS_PER_MESSAGE} (SCM_MAX_FD)`
+        })
+      )
+    }
     const numbers: Array<number> = []
     for (const [index, value] of fds.entries()) {
       const fd = fdOf(value)
-      if (fd === undefined || !Number.isInteger(fd) || fd < 0) {
+      if (fd === undefined || !Number.isInteger(fd) || fd < 0 || fd > MAX_FD) {
         return Effect.fail(
           new InvalidArgumentError({
             argument: `fds[${index}]`,
-            why: "must be a file descriptor: a non-negative integer, a FileHandle, a net.Socket or an open " +
+            why: "must be a file descriptor: an integer from 0 to 2**31 - 1, a FileHandle, a net.Socket or an open " +
               "effect-sockets stream"
           })
         )

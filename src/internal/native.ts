@@ -1,12 +1,12 @@
 /**
  * @internal
  * The addon as the rest of the code sees it: loaded on first use (TCP/UDP users never load it),
- * and its absence a typed `UnsupportedError` that says why. `EFFECT_SOCKETS_DISABLE_ADDON=1`
+ * and its absence a typed `UnsupportedError` that says why (remembered only when permanent). `EFFECT_SOCKETS_DISABLE_ADDON=1`
  * makes it unavailable on purpose, to exercise the `node:net` fallbacks.
  */
 import * as Effect from "effect/Effect"
 import { UnsupportedError } from "../NetError.js"
-import { type Addon, load } from "./driver/addon.js"
+import { type Addon, AddonUnavailable, load } from "./driver/addon.js"
 
 let cached: { readonly addon: Addon } | { readonly why: string } | undefined
 
@@ -20,7 +20,12 @@ export const loadAddon = (operation: string): Effect.Effect<Addon, UnsupportedEr
         try {
           cached = { addon: load() }
         } catch (error) {
-          cached = { why: error instanceof Error ? error.message : String(error) }
+          const why = error instanceof Error ? error.message : String(error)
+          // A passing failure (dlopen under EMFILE) is not remembered: the next use tries again.
+          if (error instanceof AddonUnavailable && !error.permanent) {
+            return Effect.fail(new UnsupportedError({ operation, why }))
+          }
+          cached = { why }
         }
       }
     }

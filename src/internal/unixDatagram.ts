@@ -9,20 +9,22 @@ import type { DatagramReceiveError, DatagramSendError } from "../Datagram/index.
 import { InvalidArgumentError, type ListenError, type UnsupportedError } from "../NetError.js"
 import type { Addon } from "./driver/addon.js"
 import * as driver from "./driver/unixDatagram.js"
+import type { ProbeResult } from "./driver/unixPath.js"
 import { broken, closed, listenFailed } from "./errors.js"
 import { FdWatcher } from "./fdWatcher.js"
 import { loadAddon } from "./native.js"
 import { failBusy } from "./signal.js"
 import { clearStale, describePath, toPathBytes } from "./unixPath.js"
-import { checkPositiveInt } from "./validate.js"
+import { checkMode, checkPositiveInt } from "./validate.js"
 
 /** A sender whose receiver's queue is full gets EAGAIN; poll cannot tell when it drains. */
 const FULL_QUEUE_RETRY = "1 millis"
 
 const busyReading = failBusy("reading from")
 
-/** Is a datagram socket bound at this path? */
-const isLive = (addon: Addon) => (path: Buffer): Effect.Effect<boolean> => Effect.sync(() => driver.probe(addon, path))
+/** Is a socket bound at this path? */
+const probe = (addon: Addon) => (path: Buffer): Effect.Effect<ProbeResult> =>
+  Effect.sync(() => driver.probe(addon, path))
 
 /** @internal */
 export class DatagramCore {
@@ -111,8 +113,9 @@ export const open = (
         new InvalidArgumentError({ argument: "maxDatagramSize", why: `must be at most ${MAX_DATAGRAM_SIZE} bytes` })
       )
     }
+    yield* checkMode(options.localMode, "localMode")
     const local = options.localPath === undefined ? undefined : yield* toPathBytes(options.localPath, "localPath")
-    if (local) yield* clearStale(local, isLive(addon))
+    if (local) yield* clearStale(local, probe(addon))
     return yield* Effect.acquireRelease(
       Effect.try({
         try: () => {

@@ -7,6 +7,8 @@ import * as Effect from "effect/Effect"
 import type { UnixAddress } from "../ByteStream.js"
 import { InvalidArgumentError, ListenError } from "../NetError.js"
 import * as driver from "./driver/unixPath.js"
+import { listenFailed } from "./errors.js"
+import { reasonOf } from "./systemError.js"
 
 /** sun_path holds 108 bytes: 107 and a NUL for a filesystem path, 108 for an abstract name. */
 export const MAX_PATH_BYTES = 107
@@ -60,31 +62,60 @@ export const toUnixAddress = (bytes: Uint8Array | null): UnixAddress => {
   return { _tag: "UnixAddress", path: Buffer.from(text, "utf8").equals(Buffer.from(bytes)) ? text : Buffer.from(bytes) }
 }
 
-/** @internal A path for messages: the string, or `@name` for an abstract name. */
-export const describePath = (path: Uint8Array): string => {
-  const address = toUnixAddress(path)
-  return typeof address.path === "string" ? address.path : `@${Buffer.from(address.path).subarray(1).toString("utf8")}`
+/** Bytes that are not valid UTF-8, readable: printable ASCII as is, `\\` and every other byte as `\xNN`. */
+const escapeBytes = (bytes: Uint8Array): string => {
+  let out = ""
+  for (const byte of bytes) {
+    out += byte === 0x5c ? "\\\\" : byte >= 0x20 && byte < 0x7f
+      ? String.fromCharCode(byte)
+      : `\\x${byte.toString(16).padStart(2, "0")}`
+  }
+  return out
 }
 
 /**
  * @internal
- * The stale-socket rule: makes a path free for bind. A stale socket file (nobody there, by
- * `isLive`) is removed; a live socket, or any other kind of file, is AddressInUse and left
- * untouched.
+ * A path for messages: the string, `@name` for an abstract name, and for a path that is not
+ * valid UTF-8 its bytes escaped (`/tmp/s\xff`).
+ */
+export const describePath = (path: Uint8Array): string => {
+  const address = toUnixAddress(path)
+  if (typeof address.path === "string") return address.path
+  return isAbstract(path) ? `@${Buffer.from(address.path).subarray(1).toString("utf8")}` : escapeBytes(path)
+}
+
+/**
+ * @internal
+ * The stale-socket rule: makes a path free for bind. Only a socket file that the probe proves
+ * stale (nobody bound: ECONNREFUSED) is removed. A live socket (of either type), any other kind
+ * of file, or a probe that could not tell is a ListenError — AddressInUse, PermissionDenied
+ * (EACCES/EPERM), TooManyOpenFiles — and the file is left untouched. Filesystem errors while
+ * looking at or removing the path (ENOTDIR, ELOOP, EACCES, EPERM) are ListenErrors too.
  */
 export const clearStale = (
   path: Buffer,
-  isLive: (path: Buffer) => Effect.Effect<boolean>
+  probe: (path: Buffer) => Effect.Effect<driver.ProbeResult>
 ): Effect.Effect<void, ListenError> =>
   Effect.gen(function*() {
     if (isAbstract(path)) return
-    const kind = yield* Effect.sync(() => driver.pathKind(path))
+    const address = describePath(path)
+    const fsCall = <A>(call: () => A) => Effect.try({ try: call, catch: (cause) => listenFailed(address, cause) })
+    const kind = yield* fsCall(() => driver.pathKind(path))
     if (kind === "none") return
-    const inUse = (why: string) =>
-      new ListenError({ reason: "AddressInUse", address: describePath(path), cause: new Error(why) })
+    const inUse = (why: string, cause?: unknown) =>
+      new ListenError({ reason: "AddressInUse", address, cause: cause ?? new Error(why) })
     if (kind === "other") return yield* Effect.fail(inUse("a file that is not a socket is in the way"))
-    if (yield* isLive(path)) return yield* Effect.fail(inUse("another socket is bound to this path and in use"))
-    yield* Effect.sync(() => driver.remove(path))
+    const found = yield* probe(path)
+    if (found === "live") return yield* Effect.fail(inUse("another socket is bound to this path and in use"))
+    if (found !== "stale") {
+      const reason = reasonOf(found.error)
+      return yield* Effect.fail(
+        reason === "PermissionDenied" || reason === "TooManyOpenFiles"
+          ? new ListenError({ reason, address, cause: found.error })
+          : inUse("the socket file could not be proven stale", found.error)
+      )
+    }
+    yield* fsCall(() => driver.remove(path))
   })
 
 /** @internal On close, removes the listener's own socket file when asked to (never an abstract name). */

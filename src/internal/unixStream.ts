@@ -12,6 +12,7 @@ import { UnsupportedError } from "../NetError.js"
 import type { UnixStream } from "../Socket/Unix.js"
 import * as addonStream from "./addonStream.js"
 import type { Addon } from "./driver/addon.js"
+import type { ProbeResult } from "./driver/unixPath.js"
 import * as driver from "./driver/unixStream.js"
 import { closed, connectFailed, listenFailed } from "./errors.js"
 import { FdWatcher } from "./fdWatcher.js"
@@ -26,14 +27,30 @@ const FULL_BACKLOG_RETRY = "10 millis"
 
 const connectError = (path: Uint8Array, cause: unknown): ConnectError => connectFailed(describePath(path), 0, cause)
 
-/** @internal Is a stream listener alive at this socket file? */
-export const isLive = (path: Buffer): Effect.Effect<boolean> =>
-  Effect.async<boolean>((resume) => driver.probe(path, (live) => resume(Effect.succeed(live))))
+/**
+ * @internal
+ * Is a socket bound at this socket file? Probed with the addon when it loads (the path's raw
+ * bytes), else through `node:net`.
+ */
+export const probe = (path: Buffer): Effect.Effect<ProbeResult> =>
+  Effect.flatMap(
+    Effect.either(loadAddon("createUnixListener")),
+    (addon) =>
+      addon._tag === "Right"
+        ? Effect.sync(() => driver.probe(addon.right, path))
+        : Effect.async<ProbeResult>((resume) => driver.probeNet(path, (result) => resume(Effect.succeed(result))))
+  )
 
 /** @internal Connects with the addon: the stream passes fds. */
 export const connectWithAddon = (addon: Addon, path: Buffer): Effect.Effect<UnixStream, ConnectError> =>
   Effect.suspend(() => {
-    const fd = driver.open(addon)
+    let fd: number
+    try {
+      fd = driver.open(addon)
+    } catch (cause) {
+      // EMFILE/ENFILE: no socket to connect with.
+      return Effect.fail(connectError(path, cause))
+    }
     const attempt: Effect.Effect<void, ConnectError> = Effect.suspend(() => {
       let started: driver.ConnectStart
       try {
@@ -177,6 +194,14 @@ export const listen = (
         new UnsupportedError({
           operation: "mode",
           why: `setting it before listen needs the native addon: ${addon.left.why}`
+        })
+      )
+    }
+    if (!driver.netCanName(path)) {
+      return Effect.fail(
+        new UnsupportedError({
+          operation: "createUnixListener",
+          why: `node:net cannot name a path that is not UTF-8 (the native addon can): ${addon.left.why}`
         })
       )
     }

@@ -41,6 +41,31 @@ export const checkPositiveInt = (value: unknown, argument: string): Effect.Effec
     ? Effect.void
     : Effect.fail(new InvalidArgumentError({ argument, why: `must be a positive integer (got ${String(value)})` }))
 
+/** @internal The largest listen backlog accepted (Linux caps it at net.core.somaxconn anyway). */
+export const MAX_BACKLOG = 65535
+
+/** @internal A listen backlog: an integer from 1 to {@link MAX_BACKLOG}, one rule for TCP and UNIX. */
+export const checkBacklog = (value: unknown): Effect.Effect<void, InvalidArgumentError> =>
+  typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_BACKLOG
+    ? Effect.void
+    : Effect.fail(
+      new InvalidArgumentError({
+        argument: "backlog",
+        why: `must be an integer from 1 to ${MAX_BACKLOG} (got ${String(value)})`
+      })
+    )
+
+/** @internal Permission bits of a socket file: an integer from 0 to 0o7777 (undefined: leave them). */
+export const checkMode = (value: unknown, argument: string): Effect.Effect<void, InvalidArgumentError> =>
+  value === undefined || (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0o7777)
+    ? Effect.void
+    : Effect.fail(
+      new InvalidArgumentError({
+        argument,
+        why: `must be permission bits, an integer from 0 to 0o7777 (got ${String(value)})`
+      })
+    )
+
 /** @internal SO_REUSEPORT needs Node 22.12+ (23.1+ on the odd line): before, it is unsupported, not ignored. */
 export const checkReusePort = (reusePort: boolean): Effect.Effect<void, UnsupportedError> =>
   reusePort && !supportsReusePort()

@@ -191,30 +191,51 @@ export const addonPath = path.join(packageRoot, "build", "Release", "effect_sock
 
 let cached: { readonly addon: Addon } | { readonly error: Error } | undefined
 
-const unavailable = (why: string, cause?: unknown): Error =>
-  new Error(
+/**
+ * @internal
+ * Why the addon did not load. `permanent`: it never will in this process (Windows, no file, a
+ * stale build); otherwise (dlopen failed, e.g. under EMFILE) the next use tries again.
+ */
+export class AddonUnavailable extends Error {
+  constructor(message: string, readonly permanent: boolean, options?: { readonly cause: unknown }) {
+    super(message, options)
+  }
+}
+
+const unavailable = (why: string, permanent: boolean, cause?: unknown): Error =>
+  new AddonUnavailable(
     `the effect-sockets native addon is not available: ${why}. UNIX sockets need it; it is built by ` +
       "`npm install` (node native/build.mjs, which needs python3, make and a C compiler); rebuild with " +
       "`node native/build.mjs` in the package directory",
+    permanent,
     cause === undefined ? undefined : { cause }
   )
 
 const tryLoad = (): Addon => {
   if (process.platform === "win32") {
-    throw new Error("the effect-sockets native addon does not support Windows: UNIX sockets are unavailable")
+    throw new AddonUnavailable(
+      "the effect-sockets native addon does not support Windows: UNIX sockets are unavailable",
+      true
+    )
   }
   if (!fs.existsSync(addonPath)) {
-    throw unavailable(`${addonPath} does not exist (the build was skipped or failed during install)`)
+    throw unavailable(`${addonPath} does not exist (the build was skipped or failed during install)`, true)
   }
   let addon: Addon
   try {
     addon = createRequire(import.meta.url)(addonPath) as Addon
   } catch (cause) {
-    throw unavailable(`loading ${addonPath} failed (${cause instanceof Error ? cause.message : String(cause)})`, cause)
+    // Not cached: dlopen can fail for a passing reason (EMFILE), so the next use tries again.
+    throw unavailable(
+      `loading ${addonPath} failed (${cause instanceof Error ? cause.message : String(cause)})`,
+      false,
+      cause
+    )
   }
   if (addon.apiVersion !== API_VERSION) {
     throw unavailable(
-      `${addonPath} is a stale build (API version ${String(addon.apiVersion)}, expected ${API_VERSION})`
+      `${addonPath} is a stale build (API version ${String(addon.apiVersion)}, expected ${API_VERSION})`,
+      true
     )
   }
   return addon
@@ -222,15 +243,18 @@ const tryLoad = (): Addon => {
 
 /**
  * @internal
- * The addon, loaded on first use and cached (failures too). Throws an Error saying why when it
- * cannot load (not built, failed build, Windows, stale build); callers turn it into UnsupportedError.
+ * The addon, loaded on first use and cached, and so are permanent failures (not built, Windows,
+ * stale build); a failed dlopen (EMFILE, …) is retried on the next call. Throws an
+ * {@link AddonUnavailable} saying why; callers turn it into UnsupportedError.
  */
 export const load = (): Addon => {
   if (cached === undefined) {
     try {
       cached = { addon: tryLoad() }
     } catch (error) {
-      cached = { error: error instanceof Error ? error : new Error(String(error)) }
+      const failure = error instanceof Error ? error : new Error(String(error))
+      if (!(failure instanceof AddonUnavailable) || failure.permanent) cached = { error: failure }
+      throw failure
     }
   }
   if ("error" in cached) throw cached.error

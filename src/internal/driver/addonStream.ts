@@ -54,13 +54,18 @@ export class AddonStreamDriver {
     return "data"
   }
 
-  /** One recvmsg of at most `msglen` bytes and `maxfds` fds; throws `FdsTruncated` on MSG_CTRUNC. */
+  /**
+   * One recvmsg of at most `msglen` bytes and `maxfds` fds. On MSG_CTRUNC the fds that arrived
+   * are closed and `FdsTruncated` thrown, but the message's bytes stay in `pending` for the next
+   * receive.
+   */
   fillWithFds(msglen: number, maxfds: number): Fill {
     if (!this.poller.maybeReadable) return "wait"
     const result = this.addon.recvmsg(this.fd, scratch, 0, readSize(msglen), maxfds)
     if (result === null) return "wait"
     if (result.controlTruncated) {
       for (const fd of result.fds) this.addon.close(fd)
+      this.pending = concat(this.pending, Buffer.from(scratch.subarray(0, result.bytes)))
       throw new FdsTruncated(maxfds)
     }
     if (result.bytes === 0 && result.fds.length === 0) return "eof"

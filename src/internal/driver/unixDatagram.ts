@@ -5,16 +5,27 @@
  */
 import { type Addon, WOULD_BLOCK } from "./addon.js"
 import type { FdPoller } from "./fdPoller.js"
-import { chmod } from "./unixPath.js"
+import { chmod, type ProbeResult, probeResultOf } from "./unixPath.js"
 
-/** @internal Is a datagram socket bound at this path? (Connecting to a stale one is refused.) */
-export const probe = (addon: Addon, path: Buffer): boolean => {
-  const fd = addon.socket("dgram")
+/**
+ * @internal
+ * Is a socket bound at this path? A datagram connect that succeeds says a datagram socket is;
+ * EPERM says one is, connected to another peer; EPROTOTYPE says a stream socket is; only
+ * ECONNREFUSED says nobody is.
+ */
+export const probe = (addon: Addon, path: Buffer): ProbeResult => {
+  let fd: number
+  try {
+    fd = addon.socket("dgram")
+  } catch (error) {
+    return { error }
+  }
   try {
     addon.connect(fd, path)
-    return true
-  } catch {
-    return false
+    return "live"
+  } catch (cause) {
+    // EPERM from a datagram connect: the socket there talks only to the peer it connected to.
+    return (cause as { code?: unknown }).code === "EPERM" ? "live" : probeResultOf(cause)
   } finally {
     addon.close(fd)
   }

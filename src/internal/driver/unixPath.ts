@@ -8,14 +8,41 @@ import * as fs from "node:fs"
 /** @internal What is at a path: nothing, a socket file, or any other kind of file. */
 export type PathKind = "none" | "socket" | "other"
 
+/**
+ * @internal
+ * What a probe of a socket file found: "stale" (provably nobody bound: ECONNREFUSED for the
+ * probing socket's type), "live" (someone answered, or a socket of the other type is bound
+ * there: EPROTOTYPE), or the error that kept it from knowing (EACCES, EMFILE, …).
+ */
+export type ProbeResult = "stale" | "live" | { readonly error: unknown }
+
+/** @internal A connect's error as a probe result: only ECONNREFUSED proves the file stale. */
+export const probeResultOf = (cause: unknown): ProbeResult => {
+  const code = (cause as { code?: unknown } | null)?.code
+  if (code === "ECONNREFUSED") return "stale"
+  // EAGAIN: a stream listener with a full backlog; EPROTOTYPE: a socket of the other type.
+  if (code === "EAGAIN" || code === "EPROTOTYPE") return "live"
+  return { error: cause }
+}
+
 /** @internal lstat: what is at `path` (a symlink counts as "other", never followed). */
 export const pathKind = (path: Buffer): PathKind => {
   const stat = fs.lstatSync(path, { throwIfNoEntry: false })
   return stat === undefined ? "none" : stat.isSocket() ? "socket" : "other"
 }
 
-/** @internal Removes the file at `path` (nothing there is fine). */
-export const remove = (path: Buffer): void => fs.rmSync(path, { force: true })
+/**
+ * @internal
+ * unlink(2) of the file at `path` (nothing there is fine). Not `fs.rmSync`: Node 20 answers an
+ * unlink's EPERM (a sticky directory) by trying it as a directory and throws ENOTDIR instead.
+ */
+export const remove = (path: Buffer): void => {
+  try {
+    fs.unlinkSync(path)
+  } catch (cause) {
+    if ((cause as { code?: unknown }).code !== "ENOENT") throw cause
+  }
+}
 
 /** @internal Removes `path` if a socket file is there (a listener's own file, on close). */
 export const removeIfSocket = (path: Buffer): void => {

@@ -6,7 +6,7 @@
  */
 import * as net from "node:net"
 import { type Addon, WOULD_BLOCK } from "./addon.js"
-import { chmod } from "./unixPath.js"
+import { chmod, type ProbeResult, probeResultOf } from "./unixPath.js"
 
 const isAbstract = (path: Uint8Array): boolean => path.length > 0 && path[0] === 0
 
@@ -63,16 +63,46 @@ export const accept = (addon: Addon, fd: number): number | undefined => {
 
 /**
  * @internal
- * Is a stream listener alive at this socket file? A connect that succeeds (or finds the
- * backlog full) says yes.
+ * Is a socket bound at this socket file? With the addon (the path's raw bytes): a connect that
+ * succeeds, is in progress or finds the backlog full says a stream listener is; EPROTOTYPE says
+ * a datagram socket is; only ECONNREFUSED says nobody is.
  */
-export const probe = (path: Buffer, callback: (live: boolean) => void): void => {
+export const probe = (addon: Addon, path: Uint8Array): ProbeResult => {
+  let fd: number
+  try {
+    fd = addon.socket("stream")
+  } catch (error) {
+    return { error }
+  }
+  try {
+    addon.connect(fd, path)
+    return "live"
+  } catch (cause) {
+    return probeResultOf(cause)
+  } finally {
+    addon.close(fd)
+  }
+}
+
+/** @internal Whether `node:net` can name this path (it takes strings: the bytes must be UTF-8). */
+export const netCanName = (path: Uint8Array): boolean =>
+  Buffer.from(Buffer.from(path).toString("utf8"), "utf8").equals(Buffer.from(path))
+
+/** @internal The probe without the addon, through `node:net` (only for paths it can name). */
+export const probeNet = (path: Buffer, callback: (result: ProbeResult) => void): void => {
+  if (!netCanName(path)) {
+    callback({ error: new Error("node:net cannot name a path that is not UTF-8 (the native addon can)") })
+    return
+  }
   const socket = net.connect({ path: path.toString("utf8") })
   socket.once("connect", () => {
     socket.destroy()
-    callback(true)
+    callback("live")
   })
-  socket.once("error", (error) => callback((error as { code?: string }).code === "EAGAIN"))
+  socket.once("error", (error) => {
+    socket.destroy()
+    callback(probeResultOf(error))
+  })
 }
 
 /** @internal The node:net fallback: connects to `path`; returns a cancel function. */
