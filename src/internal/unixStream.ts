@@ -7,9 +7,10 @@ import * as Effect from "effect/Effect"
 import type * as net from "node:net"
 import type { Listener } from "../Listener/index.js"
 import type { BusyResourceError, ClosedResourceError, ConnectError, ListenError } from "../NetError.js"
-import { UnsupportedError } from "../NetError.js"
+import { InvalidArgumentError, UnsupportedError } from "../NetError.js"
 import type { UnixStream } from "../Socket/Unix.js"
 import * as addonStream from "./addonStream.js"
+import { toBytes } from "./byteStream.js"
 import type { Addon } from "./driver/addon.js"
 import * as driver from "./driver/unixStream.js"
 import { closed, connectFailed, listenFailed } from "./errors.js"
@@ -60,7 +61,14 @@ export const connectWithAddon = (addon: Addon, path: Buffer): Effect.Effect<Unix
 
 const unsupportedFds = (why: string) => {
   const fail = Effect.fail(new UnsupportedError({ operation: "file descriptor passing", why }))
-  return { sendFds: () => fail, receiveFds: () => fail }
+  return {
+    // A bad message is still a bad argument, as it is with the addon.
+    sendFds: (message: unknown) => {
+      const bytes = toBytes(message, "message")
+      return bytes instanceof InvalidArgumentError ? Effect.fail(bytes) : fail
+    },
+    receiveFds: () => fail
+  }
 }
 
 /** @internal Wraps a connected `node:net` UNIX socket (the fallback without the addon). */
