@@ -115,7 +115,7 @@ export type ReceiveError =
  * @since 0.1.0
  * @category models
  */
-export type SendError = ClosedResourceError | BrokenResourceError | BusyResourceError
+export type SendError = ClosedResourceError | BrokenResourceError | BusyResourceError | InvalidArgumentError
 
 /**
  * The failures of `sendEof`.
@@ -149,7 +149,13 @@ export interface ByteReceiveStream {
  * @category models
  */
 export interface ByteSendStream {
-  /** Sends all of `data` (strings as UTF-8); completes once the transport has taken it. */
+  /**
+   * Sends all of `data`; completes once the transport has taken it. A string is sent as UTF-8;
+   * a `Uint8Array` (or `Buffer`) as itself; any other `ArrayBufferView` (`Uint16Array`,
+   * `DataView`…) as the bytes it views (the static type stays `Uint8Array | string`). Anything
+   * else (`undefined`, `null`, a number, a plain object) fails with `InvalidArgumentError`
+   * before any I/O, whatever the stream's state. Every transport converts with {@link toBytes}.
+   */
   readonly send: (data: Uint8Array | string) => Effect.Effect<void, SendError>
   /** Closes the stream (idempotent). */
   readonly close: Effect.Effect<void>
@@ -214,12 +220,14 @@ export const make: <A extends ByteStreamCore>(core: A) => A & ByteStream = inter
 export const checkMaxBytes: (maxBytes: number) => InvalidArgumentError | undefined = internal.checkMaxBytes
 
 /**
- * The bytes of `data`: strings are encoded as UTF-8.
+ * The bytes of `data`, as every `send` takes them: a string is encoded as UTF-8, a
+ * `Uint8Array` is itself, any other `ArrayBufferView` (`Uint16Array`, `DataView`…) is the bytes
+ * it views; anything else gives the `InvalidArgumentError` (named `argument`) to fail with.
  *
  * @since 0.1.0
  * @category utils
  */
-export const toBytes: (data: Uint8Array | string) => Uint8Array = internal.toBytes
+export const toBytes: (data: unknown, argument?: string) => Uint8Array | InvalidArgumentError = internal.toBytes
 
 // ---------------------------------------------------------------------------------------------
 // Buffered stream
@@ -237,7 +245,7 @@ export interface BufferedByteStream extends ByteStream {
    * Appends `data` to the read buffer: it comes after bytes already buffered and before anything
    * still to come from the transport.
    */
-  readonly feedData: (data: Uint8Array | string) => Effect.Effect<void>
+  readonly feedData: (data: Uint8Array | string) => Effect.Effect<void, InvalidArgumentError>
   /**
    * Exactly `n` bytes. If the stream ends first, fails with `EndOfStream` when nothing was
    * buffered (a clean end between messages) and with `IncompleteRead` when some bytes were (a

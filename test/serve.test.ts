@@ -328,3 +328,31 @@ const flood = (peer: RawPeer, chunk: Buffer, total: number, withinMs: number) =>
     socket.on("drain", pump)
     pump()
   })
+
+describe("serve options are validated", () => {
+  it.scopedLive("maxConnections -1, 0, 1.5, NaN, Infinity and drainTimeout -1, NaN, 'soon' are InvalidArgumentError; serve accepts nothing", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.createTcpListener({ localHost: "127.0.0.1" })
+      const bad: ReadonlyArray<[string, ServeOptions, string]> = [
+        ["maxConnections -1", { maxConnections: -1 }, "maxConnections"],
+        ["maxConnections 0", { maxConnections: 0 }, "maxConnections"],
+        ["maxConnections 1.5", { maxConnections: 1.5 }, "maxConnections"],
+        ["maxConnections NaN", { maxConnections: Number.NaN }, "maxConnections"],
+        ["maxConnections Infinity", { maxConnections: Number.POSITIVE_INFINITY }, "maxConnections"],
+        ["drainTimeout -1", { drainTimeout: -1 }, "drainTimeout"],
+        ["drainTimeout NaN", { drainTimeout: Number.NaN }, "drainTimeout"],
+        ["drainTimeout 'soon'", { drainTimeout: "soon" as never }, "drainTimeout"]
+      ]
+      const outcomes: Array<string> = []
+      for (const [label, options, argument] of bad) {
+        const exit = yield* Effect.exit(listener.serve(() => Effect.void, options).pipe(Effect.timeout("1 second")))
+        const failure = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+        outcomes.push(
+          `${label}: ${(failure as { _tag?: string } | undefined)?._tag}(${
+            (failure as { argument?: string } | undefined)?.argument
+          })`
+        )
+        expect(outcomes.at(-1)).toBe(`${label}: InvalidArgumentError(${argument})`)
+      }
+    }))
+})

@@ -10,8 +10,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Either, Exit, Fiber, Option, Stream } from "effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import { promisify } from "node:util"
 import { ByteStream, NetError, Socket } from "../src/index.js"
+import { NetStreamDriver } from "../src/internal/driver/netStream.js"
 import { codeOf, reasonOf } from "../src/internal/systemError.js"
 import type { ConnectTcpOptions, TcpStream } from "../src/Socket/index.js"
 import { awaitSuspended, freePort, peerEnd, peerRead, peerReadToEnd, peerWrite, rawServer } from "./helpers/rawPeers.js"
@@ -544,4 +546,47 @@ describe("TCP client streams", () => {
       }
       expect(resolved).toBe(0)
     }))
+})
+
+describe("the node:net stream driver", () => {
+  it("a write Node refuses (it throws) is not counted: a later write that must wait for its callback is still heard of", async () => {
+    const server = net.createServer()
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const port = (server.address() as net.AddressInfo).port
+    const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve))
+    const socket = net.connect(port, "127.0.0.1")
+    await new Promise<void>((resolve) => socket.once("connect", resolve))
+    const peer = await accepted
+    peer.pause()
+    let wakes = 0
+    const driver = new NetStreamDriver(socket, { readable: () => {}, written: () => wakes++, released: () => {} })
+    try {
+      let refused: unknown
+      try {
+        driver.write(123 as never)
+      } catch (error) {
+        refused = error
+      }
+      expect((refused as { code?: string } | undefined)?.code).toBe("ERR_INVALID_ARG_TYPE")
+      // 8 MiB cannot pass straight to a kernel whose peer does not read: the write is awaited.
+      const seq = driver.write(Buffer.alloc(8 * 1024 * 1024, 1))
+      expect(seq).toBeGreaterThan(0)
+      let received = 0
+      peer.on("data", (chunk: Buffer) => (received += chunk.length))
+      peer.resume()
+      const deadline = Date.now() + 5000
+      while (driver.writesDone < driver.waitingFor && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      expect({ writesDone: driver.writesDone, waitingFor: driver.waitingFor, woken: wakes > 0 }).toEqual({
+        writesDone: 1,
+        waitingFor: 1,
+        woken: true
+      })
+    } finally {
+      driver.destroy()
+      peer.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
 })

@@ -345,6 +345,97 @@ describe("TLS streams (wrapTls)", () => {
     }))
 })
 
+describe("wrapTls on a stream it cannot take", () => {
+  for (const standardCompatible of [true, false]) {
+    it.scopedLive(`wrapTls twice on one TCP stream (standardCompatible ${standardCompatible}): the second fails with ClosedResourceError, nothing escapes, the first session keeps working`, () =>
+      Effect.gen(function*() {
+        const server = yield* rawEchoServer()
+        const tcp = yield* Socket.connectTcp(HOST, server.port)
+        const options = { ...trusting(), hostname: "localhost", standardCompatible }
+        const first = yield* Socket.wrapTls(tcp, options)
+        const second = yield* bounded(Effect.flip(Socket.wrapTls(tcp, options)), "the second wrapTls")
+        expect(second._tag).toBe("ClosedResourceError")
+        // The first session is untouched (an EPIPE or a garbled record would show here).
+        expect(yield* roundTrip(first, "hello")).toBe("olleh")
+        yield* Effect.sleep("50 millis")
+        expect(yield* roundTrip(first, "again")).toBe("niaga")
+      }))
+  }
+
+  it.scopedLive("wrapTls twice on an in-memory stream: the second fails with ClosedResourceError; the first session keeps working", () =>
+    Effect.gen(function*() {
+      const [serverEnd, clientEnd] = yield* ByteStream.makePair()
+      const [server, client] = yield* Effect.all([
+        Socket.wrapTls(serverEnd, { ...serving(), serverSide: true }),
+        Socket.wrapTls(clientEnd, { ...trusting(), hostname: "localhost" })
+      ], { concurrency: 2 })
+      const second = yield* bounded(
+        Effect.flip(Socket.wrapTls(clientEnd, { ...trusting(), hostname: "localhost" })),
+        "wrapTls"
+      )
+      expect(second._tag).toBe("ClosedResourceError")
+      yield* Effect.fork(reverseEcho(server))
+      expect(yield* roundTrip(client, "hello")).toBe("olleh")
+    }))
+
+  const closings = [
+    ["closed", (s: ByteStream.ByteStream) => s.close],
+    ["half-closed (sendEof)", (s: ByteStream.ByteStream) => Effect.orDie(s.sendEof)]
+  ] as const
+  for (const [how, closeIt] of closings) {
+    for (const transport of ["TCP", "in-memory"] as const) {
+      it.scopedLive(`wrapTls on a ${transport} stream this side ${how}: ClosedResourceError, not BrokenResourceError`, () =>
+        Effect.gen(function*() {
+          const stream = transport === "TCP"
+            ? yield* Effect.flatMap(rawEchoServer(), (server) => Socket.connectTcp(HOST, server.port))
+            : (yield* ByteStream.makePair())[0]
+          yield* closeIt(stream)
+          const error = yield* bounded(
+            Effect.flip(Socket.wrapTls(stream, { ...trusting(), hostname: "localhost" })),
+            "wrapTls"
+          )
+          expect(error._tag).toBe("ClosedResourceError")
+        }))
+    }
+  }
+
+  it.scopedLive("an empty hostname is InvalidArgumentError before any I/O (connectTcp tlsHostname / tls.hostname, wrapTls), never a silent 'localhost'", () =>
+    Effect.gen(function*() {
+      const server = yield* rawEchoServer()
+      let connections = 0
+      const counting = yield* Effect.acquireRelease(
+        Effect.async<net.Server>((resume) => {
+          const s = net.createServer((socket) => {
+            connections++
+            socket.destroy()
+          })
+          s.listen(0, HOST, () => resume(Effect.succeed(s)))
+        }),
+        (s) =>
+          Effect.async<void>((resume) => {
+            s.close(() => resume(Effect.void))
+          })
+      )
+      const countingPort = (counting.address() as net.AddressInfo).port
+      const viaTlsHostname = yield* Effect.flip(
+        Effect.scoped(Socket.connectTcp(HOST, countingPort, { tls: trusting(), tlsHostname: "" }))
+      )
+      const viaTlsOptions = yield* Effect.flip(
+        Effect.scoped(Socket.connectTcp(HOST, countingPort, { tls: { ...trusting(), hostname: "" } }))
+      )
+      const tcp = yield* Socket.connectTcp(HOST, server.port)
+      const viaWrap = yield* Effect.flip(Socket.wrapTls(tcp, { ...trusting(), hostname: "" }))
+      expect(viaTlsHostname).toMatchObject({ _tag: "InvalidArgumentError", argument: "tlsHostname" })
+      expect(viaTlsOptions).toMatchObject({ _tag: "InvalidArgumentError", argument: "tls.hostname" })
+      expect(viaWrap).toMatchObject({ _tag: "InvalidArgumentError", argument: "hostname" })
+      yield* Effect.sleep("20 millis")
+      expect(connections).toBe(0)
+      // The stream was left alone: it still takes a proper TLS session.
+      const secure = yield* Socket.wrapTls(tcp, { ...trusting(), hostname: "localhost" })
+      expect(yield* roundTrip(secure, "hello")).toBe("olleh")
+    }))
+})
+
 describe("connectTcp with TLS", () => {
   it.scopedLive("A23 tls + tlsHostname 'localhost' + a trusting CA against a raw TLS echo server", () =>
     Effect.gen(function*() {

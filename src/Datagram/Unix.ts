@@ -11,7 +11,7 @@ import { untilClosed } from "../internal/datagram.js"
 import { connectFailed } from "../internal/errors.js"
 import { type DatagramCore, open } from "../internal/unixDatagram.js"
 import { describePath, toPathBytes, toUnixAddress } from "../internal/unixPath.js"
-import type { ConnectError, InvalidArgumentError, ListenError, UnsupportedError } from "../NetError.js"
+import { type ConnectError, InvalidArgumentError, type ListenError, type UnsupportedError } from "../NetError.js"
 import type { ConnectedDatagramSocket, DatagramSocket } from "./DatagramSocket.js"
 
 /**
@@ -98,13 +98,16 @@ export const createUnixDatagramSocket = (
     return {
       attributes: { family: "unix" as const, localAddress: localAddressOf(core) },
       receive,
-      sendto: (payload, path) =>
-        typeof path === "string" && path === lastDestination?.[0]
-          ? core.send(toBytes(payload), lastDestination[1])
-          : Effect.flatMap(toPathBytes(path), (bytes) => {
-            if (typeof path === "string") lastDestination = [path, bytes]
-            return core.send(toBytes(payload), bytes)
-          }),
+      sendto: (payload, path) => {
+        const bytes = toBytes(payload, "payload")
+        if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
+        return typeof path === "string" && path === lastDestination?.[0]
+          ? core.send(bytes, lastDestination[1])
+          : Effect.flatMap(toPathBytes(path), (pathBytes) => {
+            if (typeof path === "string") lastDestination = [path, pathBytes]
+            return core.send(bytes, pathBytes)
+          })
+      },
       stream: untilClosed(receive),
       close: core.close
     }
@@ -136,7 +139,10 @@ export const createConnectedUnixDatagramSocket = (
     return {
       attributes: { family: "unix" as const, localAddress: localAddressOf(core), remoteAddress: toUnixAddress(remote) },
       receive,
-      send: (payload: Uint8Array | string) => core.send(toBytes(payload), null),
+      send: (payload: Uint8Array | string) => {
+        const bytes = toBytes(payload, "payload")
+        return bytes instanceof InvalidArgumentError ? Effect.fail(bytes) : core.send(bytes, null)
+      },
       stream: untilClosed(receive),
       close: core.close
     }

@@ -11,7 +11,14 @@ import type * as Scope from "effect/Scope"
 import type { ByteStream, InetAddress, SocketAddress, UnixAddress } from "../ByteStream.js"
 import * as internal from "../internal/listener.js"
 import * as internalTls from "../internal/tlsListener.js"
-import type { BrokenResourceError, BusyResourceError, ClosedResourceError, ListenError, TlsError } from "../NetError.js"
+import type {
+  BrokenResourceError,
+  BusyResourceError,
+  ClosedResourceError,
+  InvalidArgumentError,
+  ListenError,
+  TlsError
+} from "../NetError.js"
 import type { TcpStream } from "../Socket/Tcp.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 import type { UnixStream } from "../Socket/Unix.js"
@@ -46,7 +53,7 @@ export type AcceptError = ClosedResourceError | BusyResourceError | ListenError 
  * @since 0.1.0
  * @category models
  */
-export type ServeError<E = never> = ClosedResourceError | BusyResourceError | E
+export type ServeError<E = never> = ClosedResourceError | BusyResourceError | InvalidArgumentError | E
 
 /**
  * Options of `serve`.

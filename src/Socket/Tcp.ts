@@ -135,6 +135,10 @@ export const connectTcp: {
     yield* checkPort(port, "port", { allowZero: false })
     if (options.localPort !== undefined) yield* checkPort(options.localPort, "localPort", { allowZero: true })
     if (options.localHost !== undefined) yield* checkHost(options.localHost, "localHost")
+    // An empty TLS name would silently be verified as "localhost".
+    if (options.tlsHostname !== undefined) yield* checkHost(options.tlsHostname, "tlsHostname")
+    const tlsHostname = typeof options.tls === "object" ? options.tls.hostname : undefined
+    if (tlsHostname !== undefined) yield* checkHost(tlsHostname, "tls.hostname")
     const delay = Duration.decode(options.happyEyeballsDelay ?? "250 millis")
 
     const local = options.localHost === undefined
@@ -180,7 +184,10 @@ export const connectTcp: {
       ...tls,
       hostname: options.tlsHostname ?? tls?.hostname ?? host,
       ...(options.tlsStandardCompatible !== undefined ? { standardCompatible: options.tlsStandardCompatible } : {})
-    })
+    }).pipe(
+      // A stream we just connected belongs to no TLS session and is open.
+      Effect.catchTag("ClosedResourceError", (error) => Effect.die(error))
+    )
     return tlsStream as TlsStream & TcpStream
   })
 

@@ -10,7 +10,8 @@ import type * as Scope from "effect/Scope"
 import type * as tls from "node:tls"
 import type { Attributes, ByteStream } from "../ByteStream.js"
 import * as internal from "../internal/tls.js"
-import type { BrokenResourceError, TlsError } from "../NetError.js"
+import { invalidHost } from "../internal/validate.js"
+import type { BrokenResourceError, ClosedResourceError, InvalidArgumentError, TlsError } from "../NetError.js"
 
 /**
  * TLS settings. Certificates are verified by default.
@@ -101,14 +102,27 @@ export interface TlsStream extends ByteStream {
  * name, protocol, timeout) or `BrokenResourceError` (the transport failed) and closes `stream`.
  * The TLS stream is closed when the scope closes.
  *
+ * Fails with `ClosedResourceError` (leaving `stream` alone) when `stream` already belongs to a
+ * TLS session (`wrapTls` twice) or this side closed or half-closed it, and with
+ * `InvalidArgumentError` before any I/O for an empty `hostname` (no silent fallback).
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const wrapTls = (
   stream: ByteStream,
   options: TlsOptions = {}
-): Effect.Effect<TlsStream, TlsError | BrokenResourceError, Scope.Scope> =>
+): Effect.Effect<TlsStream, TlsError | BrokenResourceError | ClosedResourceError | InvalidArgumentError, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.interruptible(internal.handshake(stream, options)).pipe(Effect.tapError(() => stream.close)),
+    Effect.suspend((): Effect.Effect<
+      TlsStream,
+      TlsError | BrokenResourceError | ClosedResourceError | InvalidArgumentError
+    > => {
+      const invalid = options.hostname === undefined ? undefined : invalidHost(options.hostname, "hostname")
+      if (invalid) return Effect.fail(invalid)
+      const taken = internal.claim(stream)
+      if (taken) return Effect.fail(taken)
+      return Effect.interruptible(internal.handshake(stream, options)).pipe(Effect.tapError(() => stream.close))
+    }),
     (tlsStream) => tlsStream.close
   )

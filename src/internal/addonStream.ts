@@ -7,7 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import type { ReceiveError, SendEofError, SendError } from "../ByteStream.js"
-import type { BrokenResourceError, InvalidArgumentError } from "../NetError.js"
+import { type BrokenResourceError, InvalidArgumentError } from "../NetError.js"
 import type { UnixStream } from "../Socket/Unix.js"
 import { checkMaxBytes, DEFAULT_MAX_BYTES, failEndOfStream, make as makeByteStream, toBytes } from "./byteStream.js"
 import type { Addon } from "./driver/addon.js"
@@ -129,9 +129,10 @@ export class AddonStream {
 
   readonly send = (data: Uint8Array | string): Effect.Effect<void, SendError> =>
     Effect.suspend(() => {
+      const bytes = toBytes(data)
+      if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
       const bad = this.sendCheck()
       if (bad) return bad
-      const bytes = toBytes(data)
       return bytes.length === 0 ? Effect.void : this.exclusiveWrite(this.writeAll(bytes, undefined))
     })
 
@@ -140,7 +141,8 @@ export class AddonStream {
     fds: ReadonlyArray<unknown>
   ): Effect.Effect<void, SendError | InvalidArgumentError> =>
     Effect.suspend(() => {
-      const bytes = toBytes(message)
+      const bytes = toBytes(message, "message")
+      if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
       const invalid = checkMessage(bytes)
       if (invalid) return Effect.fail(invalid)
       return Effect.flatMap(

@@ -63,7 +63,8 @@ export const make = (inner: ByteStream): BufferedByteStream => {
     maxBytes: number
   ): Effect.Effect<Uint8Array, UntilError> =>
     Effect.suspend(() => {
-      const delim = toBytes(delimiter)
+      const delim = toBytes(delimiter, "delimiter")
+      if (delim instanceof InvalidArgumentError) return Effect.fail(delim)
       if (delim.length === 0) {
         return Effect.fail(new InvalidArgumentError({ argument: "delimiter", why: "must not be empty" }))
       }
@@ -99,8 +100,11 @@ export const make = (inner: ByteStream): BufferedByteStream => {
       return buffer
     },
     feedData: (data: Uint8Array | string) =>
-      Effect.sync(() => {
-        buffer = concat(buffer, toBytes(data))
+      Effect.suspend(() => {
+        const bytes = toBytes(data)
+        if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
+        buffer = concat(buffer, bytes)
+        return Effect.void
       }),
     receiveExactly,
     receiveUntil

@@ -52,9 +52,32 @@ const invalidMaxBytes = new InvalidArgumentError({ argument: "maxBytes", why: "m
 export const checkMaxBytes = (maxBytes: number): InvalidArgumentError | undefined =>
   Number.isSafeInteger(maxBytes) && maxBytes >= 1 ? undefined : invalidMaxBytes
 
-/** @internal */
-export const toBytes = (data: Uint8Array | string): Uint8Array =>
-  typeof data === "string" ? Buffer.from(data, "utf8") : data
+const describe = (data: unknown): string =>
+  data === null
+    ? "null"
+    : Array.isArray(data)
+    ? "an array"
+    : typeof data === "object"
+    ? "an object"
+    : `a ${typeof data}`
+
+/**
+ * @internal
+ * The bytes of a payload, or the `InvalidArgumentError` to fail with: the one conversion every
+ * transport's send (stream `send`, `sendFds`, datagram `send`/`sendto`) goes through before
+ * any I/O. A string is its UTF-8; a `Uint8Array` (or `Buffer`) is itself; any other
+ * `ArrayBufferView` (`Uint16Array`, `DataView`…) is the bytes it views; anything else is
+ * refused. The caller's static type is `Uint8Array | string`, but untyped callers exist.
+ */
+export const toBytes = (data: unknown, argument = "data"): Uint8Array | InvalidArgumentError => {
+  if (typeof data === "string") return Buffer.from(data, "utf8")
+  if (data instanceof Uint8Array) return data
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  return new InvalidArgumentError({
+    argument,
+    why: `must be a Uint8Array, another ArrayBufferView or a string (got ${describe(data)})`
+  })
+}
 
 /** @internal Concatenates two byte arrays (either may be empty). */
 export const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {

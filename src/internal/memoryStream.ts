@@ -34,17 +34,22 @@ export const makePipe = (
 
     const send = (data: Uint8Array | string): Effect.Effect<void, SendError> =>
       Effect.suspend(() => {
+        const bytes = toBytes(data)
+        return bytes instanceof InvalidArgumentError ? Effect.fail(bytes) : sendBytes(bytes)
+      })
+
+    const sendBytes = (bytes: Uint8Array): Effect.Effect<void, SendError> =>
+      Effect.suspend(() => {
         if (sendClosed) return Effect.fail(new ClosedResourceError({ operation: "send" }))
         if (receiveClosed) {
           return Effect.fail(new BrokenResourceError({ reason: "BrokenPipe", operation: "send", cause: receiverGone }))
         }
         if (chunks.length < capacity) {
-          const bytes = toBytes(data)
           if (bytes.length > 0) chunks.push(bytes)
           dataReady.wake()
           return Effect.void
         }
-        return Effect.zipRight(spaceWait, send(data))
+        return Effect.zipRight(spaceWait, sendBytes(bytes))
       })
 
     const receive = (maxBytes = DEFAULT_MAX_BYTES): Effect.Effect<Uint8Array, ReceiveError> =>

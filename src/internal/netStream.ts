@@ -10,7 +10,7 @@
 import * as Effect from "effect/Effect"
 import type * as net from "node:net"
 import type { Attributes, ByteStream, ReceiveError, SendEofError, SendError } from "../ByteStream.js"
-import { BrokenResourceError, ClosedResourceError } from "../NetError.js"
+import { BrokenResourceError, ClosedResourceError, InvalidArgumentError } from "../NetError.js"
 import { checkMaxBytes, DEFAULT_MAX_BYTES, failEndOfStream, make as makeByteStream, toBytes } from "./byteStream.js"
 import { closedBeforeEnd, DESTROYED, NetStreamDriver, WRITTEN } from "./driver/netStream.js"
 import { broken } from "./errors.js"
@@ -100,13 +100,14 @@ export class NetStream {
 
   readonly send = (data: Uint8Array | string): Effect.Effect<void, SendError> =>
     Effect.withFiberRuntime((fiber) => {
+      const bytes = toBytes(data)
+      if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
       if (this.closed || this.eofSent || this.detached) {
         return Effect.fail(new ClosedResourceError({ operation: "send" }))
       }
       const d = this.driver
       if (d.error) return Effect.fail(broken("send", d.error))
       if (this.written.isBusy(fiber)) return busyWriting
-      const bytes = toBytes(data)
       if (bytes.length === 0) return Effect.void
       const outcome = d.write(bytes)
       if (outcome === WRITTEN) return Effect.void

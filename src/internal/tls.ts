@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import type { Duplex } from "node:stream"
 import type * as tls from "node:tls"
 import type { ByteStream, ReceiveError } from "../ByteStream.js"
-import { BrokenResourceError, TlsError, UnsupportedError } from "../NetError.js"
+import { BrokenResourceError, ClosedResourceError, TlsError, UnsupportedError } from "../NetError.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 import { make as makeByteStream } from "./byteStream.js"
 import * as driver from "./driver/tls.js"
@@ -43,10 +43,17 @@ const verifyCodes = new Set([
   "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE"
 ])
 
-/** @internal Maps a handshake failure: transport failures stay BrokenResourceError. */
-export const handshakeFailure = (cause: unknown): TlsError | BrokenResourceError => {
+/**
+ * @internal
+ * Maps a handshake failure: the transport's own failures stay what they were (Broken, or
+ * Closed when this side had closed or half-closed it).
+ */
+export const handshakeFailure = (cause: unknown): TlsError | BrokenResourceError | ClosedResourceError => {
   if (cause instanceof TransportError && cause.cause._tag === "BrokenResourceError") {
     return cause.cause as BrokenResourceError
+  }
+  if (cause instanceof TransportError && cause.cause._tag === "ClosedResourceError") {
+    return new ClosedResourceError({ operation: "start TLS on it" })
   }
   const code = codeOf(cause)
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return new TlsError({ reason: "HostnameMismatch", code, cause })
@@ -61,13 +68,32 @@ export const handshakeFailure = (cause: unknown): TlsError | BrokenResourceError
   })
 }
 
-/** @internal The handshake; interrupting it (or a timeout) closes the TLS socket and the transport. */
+/** Every stream a TLS session was started on: it belongs to that session for good. */
+const claimed = new WeakSet<ByteStream>()
+
+/**
+ * @internal
+ * Takes `inner` for one TLS session, or gives the error if another session already took it
+ * (two sessions on one transport would interleave their records: an EPIPE, a garbled peer).
+ */
+export const claim = (inner: ByteStream): ClosedResourceError | undefined => {
+  if (claimed.has(inner)) return new ClosedResourceError({ operation: "start TLS on it (a TLS session owns it)" })
+  claimed.add(inner)
+  return undefined
+}
+
+/**
+ * @internal
+ * The handshake over a stream `claim` gave us; interrupting it (or a timeout) closes the TLS
+ * socket and the transport. A stream this side closed or half-closed fails with
+ * ClosedResourceError.
+ */
 export const handshake = (
   inner: ByteStream,
   options: TlsOptions
-): Effect.Effect<TlsStream, TlsError | BrokenResourceError> => {
+): Effect.Effect<TlsStream, TlsError | BrokenResourceError | ClosedResourceError> => {
   const timeout = options.handshakeTimeout === undefined ? undefined : Duration.decode(options.handshakeTimeout)
-  const run = Effect.async<TlsStream, TlsError | BrokenResourceError>((resume) => {
+  const run = Effect.async<TlsStream, TlsError | BrokenResourceError | ClosedResourceError>((resume) => {
     const owned = detachSocket(inner)
     const standardCompatible = options.standardCompatible ?? true
     // Native TLS on the socket, or a Duplex that sees the transport's own end of stream.

@@ -189,7 +189,8 @@ export const sendOne = (
     if (pending) {
       return Effect.fail(new BrokenResourceError({ reason: pending.reason, operation: "send", cause: pending.cause }))
     }
-    const bytes = toBytes(payload)
+    const bytes = toBytes(payload, "payload")
+    if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
     const limit = maxPayload(core.family)
     if (bytes.length > limit) {
       const cause = systemError("EMSGSIZE", `a UDP payload holds at most ${limit} bytes (got ${bytes.length})`)

@@ -8,9 +8,10 @@ import type * as net from "node:net"
 import type { UnixAddress } from "../ByteStream.js"
 import type { Listener } from "../Listener/index.js"
 import type { BusyResourceError, ClosedResourceError, ConnectError, ListenError } from "../NetError.js"
-import { UnsupportedError } from "../NetError.js"
+import { InvalidArgumentError, UnsupportedError } from "../NetError.js"
 import type { UnixStream } from "../Socket/Unix.js"
 import * as addonStream from "./addonStream.js"
+import { toBytes } from "./byteStream.js"
 import type { Addon } from "./driver/addon.js"
 import type { ProbeResult } from "./driver/unixPath.js"
 import * as driver from "./driver/unixStream.js"
@@ -78,7 +79,14 @@ export const connectWithAddon = (addon: Addon, path: Buffer): Effect.Effect<Unix
 
 const unsupportedFds = (why: string) => {
   const fail = Effect.fail(new UnsupportedError({ operation: "file descriptor passing", why }))
-  return { sendFds: () => fail, receiveFds: () => fail }
+  return {
+    // A bad message is still a bad argument, as it is with the addon.
+    sendFds: (message: unknown) => {
+      const bytes = toBytes(message, "message")
+      return bytes instanceof InvalidArgumentError ? Effect.fail(bytes) : fail
+    },
+    receiveFds: () => fail
+  }
 }
 
 /** @internal Wraps a connected `node:net` UNIX socket (the fallback without the addon). */

@@ -392,6 +392,17 @@ const receiveN = (stream: ByteStream.ByteStream, n: number) =>
     return got.toString()
   }).pipe(Effect.timeout("3 seconds"))
 
+/** What untyped callers pass to a send. */
+const badPayloads: ReadonlyArray<readonly [string, unknown]> = [
+  ["undefined", undefined],
+  ["null", null],
+  ["123", 123],
+  ["{}", {}],
+  ["[1, 2]", [1, 2]],
+  ["a Symbol", Symbol("x")],
+  ["an ArrayBuffer", new ArrayBuffer(4)]
+]
+
 describe("bad input on a connected stream", () => {
   for (const { make, name } of pairs) {
     it.scopedLive(`${name}: maxBytes 0, -1, 1.5, NaN are refused synchronously; 2**40 is accepted and bounded; the stream keeps working`, () =>
@@ -462,6 +473,68 @@ describe("bad input on a connected stream", () => {
         expect(["Success", "async"]).toContain(results["close twice"])
       }))
   }
+
+  for (const { make, name } of pairs) {
+    it.scopedLive(`${name}: send(undefined, null, 123, {}, [], a Symbol) is InvalidArgumentError synchronously; a Uint16Array or DataView is sent as its bytes; the stream keeps working`, () =>
+      Effect.gen(function*() {
+        const { ours, peer } = yield* make
+        const bad = badPayloads.map(([label, value]) => ({ label, ...runSync(ours.send(value as never)) }))
+        // Other ArrayBufferViews: the bytes they view, at their offset.
+        const wide = new Uint16Array(new Uint8Array([0, 0, 0x68, 0x69, 0x21, 0x21]).buffer, 2, 2) // "hi!!"
+        const view = new DataView(new Uint8Array([0x78, 0x3f, 0x3f, 0x79]).buffer, 1, 2) // "??"
+        yield* ours.send(wide as never) // typed as Uint8Array | string; accepted at run time
+        yield* ours.send(view as never)
+        yield* ours.send("ok")
+        const got = yield* Effect.exit(receiveN(peer, 8))
+        report(`bad input send payload ${name}`, {
+          outcomes: bad.map((b) => `${b.label}: ${b.tag}(${b.argument ?? ""})`),
+          received: Exit.isSuccess(got) ? got.value : outcomeOf(got).tag
+        })
+        for (const b of bad) {
+          expect(b.tag, `send(${b.label})`).toBe("InvalidArgumentError")
+          expect(b.argument, `send(${b.label})`).toBe("data")
+        }
+        expect(Exit.isSuccess(got) ? got.value : outcomeOf(got).tag).toBe("hi!!??ok")
+      }))
+  }
+
+  it.scopedLive("bad payloads on UNIX sendFds and on UDP / UNIX datagram send and sendto: InvalidArgumentError synchronously, nothing sent", () =>
+    Effect.gen(function*() {
+      const at = tempPath("fdp")
+      const listener = yield* Listener.createUnixListener(at)
+      const ours = yield* Socket.connectUnix(at)
+      yield* listener.accept
+      const udp = yield* Datagram.createUdpSocket({ family: "IPv4", localHost: HOST })
+      const port = udp.attributes.localAddress.port
+      const connectedUdp = yield* Datagram.createConnectedUdpSocket(HOST, port)
+      const dg = tempPath("dgp")
+      const unix = yield* Datagram.createUnixDatagramSocket({ localPath: dg })
+      const connectedUnix = yield* Datagram.createConnectedUnixDatagramSocket(dg)
+      const rows: Array<{ label: string; tag: string; argument?: string; expected: string }> = []
+      for (const [label, value] of badPayloads) {
+        const v = value as never
+        rows.push({ label: `sendFds(${label})`, expected: "message", ...runSync(ours.sendFds(v, [0])) })
+        rows.push({ label: `udp sendto(${label})`, expected: "payload", ...runSync(udp.sendto(v, HOST, port)) })
+        rows.push({ label: `connected udp send(${label})`, expected: "payload", ...runSync(connectedUdp.send(v)) })
+        rows.push({ label: `unix sendto(${label})`, expected: "payload", ...runSync(unix.sendto(v, dg)) })
+        rows.push({ label: `connected unix send(${label})`, expected: "payload", ...runSync(connectedUnix.send(v)) })
+      }
+      // Nothing reached either datagram socket; a good datagram still does.
+      yield* udp.sendto(new Uint16Array([0x6b6f]) as never, HOST, port)
+      const [first] = yield* udp.receive.pipe(Effect.timeout("3 seconds"))
+      yield* connectedUnix.send(new DataView(new Uint8Array([0x6f, 0x6b]).buffer) as never)
+      const [second] = yield* unix.receive.pipe(Effect.timeout("3 seconds"))
+      report("bad input datagram/fd payloads", {
+        outcomes: rows.map((r) => `${r.label}: ${r.tag}(${r.argument ?? ""})`),
+        firstDatagrams: [Buffer.from(first).toString(), Buffer.from(second).toString()]
+      })
+      for (const row of rows) {
+        expect(row.tag, row.label).toBe("InvalidArgumentError")
+        expect(row.argument, row.label).toBe(row.expected)
+      }
+      expect(Buffer.from(first).toString()).toBe("ok")
+      expect(Buffer.from(second).toString()).toBe("ok")
+    }))
 
   it.scopedLive("UNIX stream fd passing: fds -1, a closed fd, a non-fd object, none; msglen/maxfds out of range: InvalidArgumentError, synchronously; the stream keeps working", () =>
     Effect.gen(function*() {

@@ -12,7 +12,7 @@ type Equals<X, Y> = (<T>() => T extends X ? 1 : 2) extends (<T>() => T extends Y
 const assertType = <T extends true>(): T => true as T
 
 class Boom extends Data.TaggedError("Boom")<{}> {}
-type ServeFailure = NetError.ClosedResourceError | NetError.BusyResourceError
+type ServeFailure = NetError.ClosedResourceError | NetError.BusyResourceError | NetError.InvalidArgumentError
 type UnixLayerError = NetError.ListenError | NetError.InvalidArgumentError | NetError.UnsupportedError
 
 // (a) The example: a UnixStream handler (it calls sendFds) served from layerUnix.

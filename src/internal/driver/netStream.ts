@@ -121,8 +121,10 @@ export class NetStreamDriver {
    */
   write(bytes: Uint8Array): number {
     if (this.socket.destroyed) return DESTROYED
-    const seq = ++this.writesIssued
+    // Counted only once Node took it: a write Node refuses (it throws) gets no callback, and a
+    // number it will never answer would leave every later awaited write waiting forever.
     this.socket.write(bytes, this.onWritten)
+    const seq = ++this.writesIssued
     if (this.socket.writableLength === 0 && !this.socket.destroyed) return WRITTEN
     this.waitingFor = seq
     this.writeError = undefined
