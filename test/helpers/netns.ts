@@ -8,10 +8,19 @@
  * (each veth is made inside the bridge namespace and its peer moved straight into its host's).
  * `teardown` deletes every namespace it made (their veths and bridge go with them).
  *
- * `spawnPeer` runs `test/multihost/fixtures/peer.ts` inside a namespace: a UDP socket of ours
- * driven by JSON lines (see that file).
+ * `buildRoutedPair` makes a routed client/server pair joined by a userspace relay instead (this
+ * kernel has no netem qdisc): namespaces A (client, 10.78.0.1 / fd78::1) and B (server,
+ * 10.78.0.2 / fd78::2), each with one TUN device, and a third namespace R where
+ * `test/multihost/fixtures/tun-relay.py` runs. The relay opens both TUN devices in R, then they
+ * are moved into A and B (the relay's fds keep working across the move) and addressed there; a
+ * /24 and a /64 on each TUN route everything between A and B through the relay, which delays,
+ * drops or reorders packets per direction and IP version as `shape` says. The relay exits when
+ * its stdin ends (`teardown` kills it at once) or after its `--lifetime`.
+ *
+ * `spawnPeer` runs a fixture (default `test/multihost/fixtures/peer.ts`: a UDP socket of ours)
+ * inside a namespace, driven by JSON lines (see that file).
  */
-import { execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as path from "node:path"
 import * as readline from "node:readline"
 
@@ -73,8 +82,115 @@ export const buildLan = (count: number): Lan => {
   return { hosts, bridge, v4, v6, broadcast: "10.77.0.255" }
 }
 
-/** Deletes every namespace `buildLan` made (ignoring ones already gone). */
+/** Shaping for one direction and IP version: delay in ms, loss and reorder in percent. */
+export interface Shape {
+  readonly delay?: number
+  readonly loss?: number
+  readonly reorder?: number
+  /** How much longer (ms) a reordered packet is held, so later ones overtake it (default 20). */
+  readonly reorderExtra?: number
+}
+
+/** Per direction (`ab`: client to server, `ba`: back, `both`) and version (`v4`, `v6`, `any`). */
+export type Shaping = Partial<
+  Record<"ab" | "ba" | "both", Partial<Record<"v4" | "v6" | "any", Shape>>>
+>
+
+export interface RoutedPair {
+  readonly client: string
+  readonly server: string
+  readonly relay: string
+  readonly clientV4: string
+  readonly clientV6: string
+  readonly serverV4: string
+  readonly serverV6: string
+  /** Replaces the relay's shaping (what is not named is not shaped); resolves once applied. */
+  readonly shape: (shaping: Shaping) => Promise<void>
+  /** The relay's counters per direction. */
+  readonly stats: () => Promise<Record<"ab" | "ba", { forwarded: number; dropped: number; reordered: number }>>
+}
+
+const relays = new Set<ChildProcess>()
+
+/**
+ * Builds the relayed pair (see the module comment). On failure, what was made so far is left for
+ * `teardown`. `lifetimeSeconds` bounds the relay even if nobody tears it down.
+ */
+export const buildRoutedPair = async (lifetimeSeconds = 120): Promise<RoutedPair> => {
+  const tag = `es${process.pid}`
+  const [client, server, relay] = [`${tag}a`, `${tag}b`, `${tag}r`]
+  for (const ns of [relay, client, server]) {
+    ip("netns", "add", ns)
+    made.push(ns)
+    ip("-n", ns, "link", "set", "lo", "up")
+  }
+  const [tunA, tunB] = [`${tag}ta`, `${tag}tb`]
+  const child = spawn("ip", [
+    "netns",
+    "exec",
+    relay,
+    "python3",
+    path.join(root, "test/multihost/fixtures/tun-relay.py"),
+    "--a",
+    tunA,
+    "--b",
+    tunB,
+    "--lifetime",
+    String(lifetimeSeconds)
+  ], { stdio: ["pipe", "pipe", "pipe"] })
+  relays.add(child)
+  child.on("close", () => relays.delete(child))
+  let stderr = ""
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+  const waiting: Array<(line: string) => void> = []
+  readline.createInterface({ input: child.stdout! }).on("line", (line) => waiting.shift()?.(line))
+  const next = (what: string) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`tun relay: no answer to ${what} in 10 s\n${stderr}`)), 10_000)
+      waiting.push((line) => {
+        clearTimeout(timer)
+        resolve(line)
+      })
+    })
+  const ready = await next("start")
+  if (ready !== "ready") throw new Error(`tun relay did not start: ${ready}\n${stderr}`)
+  const ends: Array<[string, string, string, string]> = [
+    [client, tunA, "10.78.0.1", "fd78::1"],
+    [server, tunB, "10.78.0.2", "fd78::2"]
+  ]
+  for (const [ns, tun, v4, v6] of ends) {
+    ip("-n", relay, "link", "set", tun, "netns", ns)
+    ip("-n", ns, "addr", "add", `${v4}/24`, "dev", tun)
+    ip("-n", ns, "addr", "add", `${v6}/64`, "dev", tun, "nodad")
+    ip("-n", ns, "link", "set", tun, "up")
+  }
+  const command = async (value: unknown, what: string) => {
+    const answer = next(what)
+    child.stdin!.write(JSON.stringify(value) + "\n")
+    return answer
+  }
+  return {
+    client,
+    server,
+    relay,
+    clientV4: "10.78.0.1",
+    clientV6: "fd78::1",
+    serverV4: "10.78.0.2",
+    serverV6: "fd78::2",
+    shape: async (shaping) => {
+      const answer = await command(Object.keys(shaping).length === 0 ? { reset: true } : shaping, "shape")
+      if (answer !== "ok") throw new Error(`tun relay refused ${JSON.stringify(shaping)}: ${answer}`)
+    },
+    stats: async () => JSON.parse(await command({ stats: true }, "stats"))
+  }
+}
+
+/** Deletes every namespace `buildLan` or `buildRoutedPair` made (ignoring ones already gone); kills the relays. */
 export const teardown = (): void => {
+  for (const relay of relays) {
+    relay.kill("SIGKILL")
+    relays.delete(relay)
+  }
   for (const ns of made.splice(0).reverse()) {
     try {
       ip("netns", "del", ns)
@@ -93,8 +209,8 @@ export interface Peer {
 
 const peers = new Set<Peer>()
 
-/** Starts our UDP peer inside namespace `ns`. */
-export const spawnPeer = (ns: string): Peer => {
+/** Starts a fixture (default: our UDP peer) inside namespace `ns`. */
+export const spawnPeer = (ns: string, fixture = "test/multihost/fixtures/peer.ts"): Peer => {
   const child = spawn("ip", [
     "netns",
     "exec",
@@ -102,7 +218,7 @@ export const spawnPeer = (ns: string): Peer => {
     process.execPath,
     "--import",
     "tsx/esm",
-    "test/multihost/fixtures/peer.ts"
+    fixture
   ], {
     cwd: root,
     stdio: ["pipe", "pipe", "pipe"]
