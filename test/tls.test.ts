@@ -10,7 +10,7 @@
  * U-label host name (I83, A25): those tests pin the typed error Node's behaviour gives.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Logger, LogLevel, Queue } from "effect"
+import { Deferred, Duration, Effect, Fiber, HashMap, Logger, LogLevel, Queue } from "effect"
 import type { Scope } from "effect"
 import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -125,17 +125,18 @@ const portOf = (listener: Listener.Listener<ByteStream.ByteStream>): number => {
 interface LogEntry {
   readonly level: LogLevel.LogLevel
   readonly parts: ReadonlyArray<unknown>
+  readonly annotations: Readonly<Record<string, unknown>>
 }
 
 const isHandshakeWarning = (entry: LogEntry) =>
   entry.level === LogLevel.Warning &&
-  entry.parts.some((p) => typeof p === "string" && p.includes("TLS handshake failed"))
+  entry.parts.some((p) => typeof p === "string" && /TLS handshake .* failed/.test(p))
 
-/** The tagged error a log entry carries in its message. */
-const loggedError = (entry: LogEntry) =>
-  entry.parts.find((p): p is { readonly _tag: string; readonly reason?: string } =>
-    typeof p === "object" && p !== null && "_tag" in p
-  )
+/** The error a handshake warning names, from its annotations (`error`: the tag, `reason`). */
+const loggedError = (entry: LogEntry) => ({
+  _tag: entry.annotations["error"] as string,
+  reason: entry.annotations["reason"] as string
+})
 
 /**
  * Binds a TLS listener on loopback and forks `serve(handler)` with a recording logger; the
@@ -145,8 +146,12 @@ const serveTls = (options: TlsOptions, handler: (stream: TlsStream) => Effect.Ef
   Effect.gen(function*() {
     const entries: Array<LogEntry> = []
     const logged = yield* Queue.unbounded<LogEntry>()
-    const logger = Logger.make(({ logLevel, message }) => {
-      const entry = { level: logLevel, parts: Array.isArray(message) ? message : [message] }
+    const logger = Logger.make(({ annotations, logLevel, message }) => {
+      const entry = {
+        level: logLevel,
+        parts: Array.isArray(message) ? message : [message],
+        annotations: Object.fromEntries(HashMap.toEntries(annotations))
+      }
       entries.push(entry)
       Queue.unsafeOffer(logged, entry)
     })
@@ -750,5 +755,72 @@ describe.skipIf(!hasPython3)("interop with python3's ssl", () => {
         )
       })
       expect(stdout).toMatch(/^olleh TLSv1\.[23]\n$/)
+    }))
+})
+
+describe("TLS listener hardening (#12 items 15, 19)", () => {
+  it.scopedLive("an unusable certificate or key fails createTcpListener with InvalidArgumentError before anything is bound", () =>
+    Effect.gen(function*() {
+      const before = fs.readdirSync("/proc/self/fd").length
+      const mismatched = yield* Effect.flip(
+        Listener.createTcpListener({
+          localHost: HOST,
+          tls: { cert: certs().server.cert, key: certs().client.key }
+        })
+      )
+      expect(mismatched).toMatchObject({ _tag: "InvalidArgumentError", argument: "tls" })
+      const garbage = yield* Effect.flip(
+        Listener.createTcpListener({ localHost: HOST, tls: { cert: "not a certificate", key: "not a key" } })
+      )
+      expect(garbage).toMatchObject({ _tag: "InvalidArgumentError", argument: "tls" })
+      expect(fs.readdirSync("/proc/self/fd").length).toBe(before)
+    }))
+
+  it.scopedLive("a returning node:tls client resumes its session (one SecureContext for every connection)", () =>
+    Effect.gen(function*() {
+      const { port } = yield* serveTls(serving(), (stream) => reverseEcho(stream))
+      const connectRaw = (session: Buffer | undefined) =>
+        Effect.async<{ readonly reused: boolean; readonly session: Buffer | undefined }, Error>((resume) => {
+          let ticket: Buffer | undefined
+          const socket = tls.connect({
+            host: HOST,
+            port,
+            ca: certs().ca.cert,
+            servername: "localhost",
+            ...(session ? { session } : {})
+          })
+          socket.on("session", (s: Buffer) => (ticket = s))
+          socket.once("error", (error) => resume(Effect.fail(error)))
+          socket.once("secureConnect", () => {
+            socket.write("ping")
+            socket.once("data", () => {
+              const reused = socket.isSessionReused()
+              socket.end()
+              // TLS 1.3 tickets arrive after the handshake: wait for the socket to finish.
+              socket.once("close", () => resume(Effect.succeed({ reused, session: ticket })))
+            })
+          })
+        })
+      const first = yield* bounded(connectRaw(undefined), "the first connection")
+      expect(first.reused).toBe(false)
+      expect(first.session).toBeDefined()
+      const second = yield* bounded(connectRaw(first.session), "the returning connection")
+      expect(second.reused).toBe(true)
+    }))
+
+  it.scopedLive("a failed handshake is logged as one readable line with the peer and the reason", () =>
+    Effect.gen(function*() {
+      const { nextLog, port } = yield* serveTls(serving(), (stream) => reverseEcho(stream))
+      // A client that speaks plain text to the TLS port.
+      const raw = yield* rawIdleClient(port)
+      raw.socket.write("GET / HTTP/1.0\r\n\r\n")
+      const entry = yield* nextLog
+      expect(isHandshakeWarning(entry)).toBe(true)
+      expect(entry.parts).toHaveLength(1)
+      const line = entry.parts[0] as string
+      expect(line).toMatch(/^effect-sockets: TLS handshake with (\[::ffff:127\.0\.0\.1\]|127\.0\.0\.1):\d+ failed: /)
+      expect(line.match(/handshake failed|failed/g)).toHaveLength(1)
+      expect(line).not.toContain("[object Object]")
+      expect(loggedError(entry)._tag).toMatch(/TlsError|BrokenResourceError/)
     }))
 })

@@ -529,3 +529,30 @@ describe("UDP", () => {
       expect(got.size).toBe(50)
     }))
 })
+
+describe("UDP hardening (#12 items 16, 17)", () => {
+  it.scopedLive("the IPv6 payload limit is 65,527 bytes (the length field excludes the 40-byte header), as raw node:dgram carries", () =>
+    Effect.gen(function*() {
+      const receiver = yield* Datagram.createUdpSocket({ localHost: "::1" })
+      const sender = yield* Datagram.createUdpSocket({ localHost: "::1" })
+      const port = receiver.attributes.localAddress.port
+      yield* sender.sendto(new Uint8Array(65_527).fill(7), "::1", port)
+      const [payload] = yield* within(receiver.receive, "the largest IPv6 datagram")
+      expect(payload.length).toBe(65_527)
+      const tooLong = yield* Effect.flip(sender.sendto(new Uint8Array(65_528), "::1", port))
+      expect(tooLong).toMatchObject({ _tag: "BrokenResourceError", reason: "MessageTooLong" })
+      // IPv4 keeps its own limit (65,507).
+      const v4 = yield* Datagram.createUdpSocket({ localHost: "127.0.0.1" })
+      const v4TooLong = yield* Effect.flip(v4.sendto(new Uint8Array(65_508), "127.0.0.1", 9))
+      expect(v4TooLong).toMatchObject({ _tag: "BrokenResourceError", reason: "MessageTooLong" })
+    }))
+
+  it.scopedLive("a connect that cannot succeed (::1 from a socket bound to 127.0.0.1) fails creation with ConnectError", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Effect.scoped(Datagram.createConnectedUdpSocket("::1", 9, { localHost: "127.0.0.1" }))
+      )
+      expect(error).toMatchObject({ _tag: "ConnectError", host: "::1", port: 9 })
+      expect(error.message).toContain("::1")
+    }))
+})

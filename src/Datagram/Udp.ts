@@ -9,10 +9,11 @@ import type { InetAddress } from "../ByteStream.js"
 import { untilClosed } from "../internal/datagram.js"
 import { resolveFirst } from "../internal/tcp.js"
 import { base, connect, open, sendOne } from "../internal/udp.js"
-import { checkHost, checkPort } from "../internal/validate.js"
+import { checkHost, checkOptions, checkPort } from "../internal/validate.js"
 import {
   type BrokenResourceError,
   type ClosedResourceError,
+  type ConnectError,
   InvalidArgumentError,
   type ListenError,
   type ResolveError,
@@ -127,7 +128,8 @@ export const createUdpSocket = (
   options: UdpOptions
 ): Effect.Effect<UdpSocket, ListenError | ResolveError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
   Effect.gen(function*() {
-    if (options.family === undefined && options.localHost === undefined) {
+    yield* checkOptions(options)
+    if (options === undefined || (options.family === undefined && options.localHost === undefined)) {
       return yield* Effect.fail(new InvalidArgumentError({ argument: "options", why: "need family or localHost" }))
     }
     const core = yield* open(
@@ -146,7 +148,8 @@ export const createUdpSocket = (
 /**
  * A UDP socket connected to `remoteHost:remotePort` (the first address a name resolves to):
  * `send` needs no address, and the kernel drops datagrams from anyone else. ICMP errors for
- * earlier datagrams (e.g. `ConnectionRefused`) are reported once by the next operation.
+ * earlier datagrams (e.g. `ConnectionRefused`) are reported once by the next operation. A connect
+ * the system refuses (e.g. `::1` from a socket bound to `127.0.0.1`) fails with `ConnectError`.
  *
  * @since 0.1.0
  * @category constructors
@@ -157,12 +160,13 @@ export const createConnectedUdpSocket = (
   options: UdpOptions = {}
 ): Effect.Effect<
   ConnectedUdpSocket,
-  ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
+  ConnectError | ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
   Scope.Scope
 > =>
   Effect.gen(function*() {
     yield* checkHost(remoteHost, "remoteHost")
     yield* checkPort(remotePort, "remotePort", { allowZero: false })
+    yield* checkOptions(options)
     const family = options.family === "IPv4" ? 4 : options.family === "IPv6" ? 6 : 0
     const remote = yield* resolveFirst(remoteHost, family)
     const core = yield* open(options, (payload): Uint8Array => payload, remote.family)

@@ -15,8 +15,8 @@ import { listenFailed } from "../internal/errors.js"
 import * as internal from "../internal/listener.js"
 import { formatHostPort } from "../internal/systemError.js"
 import * as tcp from "../internal/tcp.js"
-import { withTls } from "../internal/tlsListener.js"
-import { checkBacklog, checkHost, checkPort, checkReusePort } from "../internal/validate.js"
+import * as tlsListener from "../internal/tlsListener.js"
+import { checkBacklog, checkHost, checkOptions, checkPort, checkReusePort } from "../internal/validate.js"
 import { type InvalidArgumentError, ListenError, type ResolveError, type UnsupportedError } from "../NetError.js"
 import type { TlsOptions } from "../Socket/Tls.js"
 import type { Listener as ListenerService, TcpListenerService, TlsListenerService } from "./index.js"
@@ -162,6 +162,7 @@ export const createTcpListener: {
   Scope.Scope
 > =>
   Effect.gen(function*() {
+    yield* checkOptions(options)
     const port = options.localPort ?? 0
     const backlog = options.backlog ?? 511
     yield* checkPort(port, "localPort", { allowZero: true })
@@ -169,6 +170,8 @@ export const createTcpListener: {
     if (options.localHost !== undefined) yield* checkHost(options.localHost, "localHost")
     const reusePort = options.reusePort ?? false
     yield* checkReusePort(reusePort)
+    // A TLS listener's certificate and key are checked before anything is bound.
+    const tls = options.tls === undefined ? undefined : yield* tlsListener.serverOptions(options.tls)
     const plans = yield* plan(options)
     const servers = yield* Effect.acquireRelease(
       bindConsistently(plans, port, backlog, reusePort).pipe(
@@ -194,7 +197,7 @@ export const createTcpListener: {
       wrap: tcp.makeTcpStream
     })
     yield* Effect.addFinalizer(() => listener.close)
-    return options.tls ? withTls(listener, options.tls) : listener
+    return tls ? tlsListener.make(listener, tls) : listener
   })
 
 /**

@@ -11,7 +11,7 @@ import type * as Scope from "effect/Scope"
 import * as internal from "../internal/listener.js"
 import { clearStale, toPathBytes, unlinkOnClose } from "../internal/unixPath.js"
 import * as unixStream from "../internal/unixStream.js"
-import { checkBacklog, checkMode } from "../internal/validate.js"
+import { checkBacklog, checkMode, checkOptions } from "../internal/validate.js"
 import type { InvalidArgumentError, ListenError, UnsupportedError } from "../NetError.js"
 import type { Listener as ListenerService, UnixListenerService } from "./index.js"
 
@@ -56,6 +56,7 @@ export const createUnixListener = (
 ): Effect.Effect<UnixListenerService, ListenError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
   Effect.gen(function*() {
     const bytes = yield* toPathBytes(path)
+    yield* checkOptions(options)
     if (options.backlog !== undefined) yield* checkBacklog(options.backlog)
     yield* checkMode(options.mode, "mode")
     yield* clearStale(bytes, unixStream.probe)

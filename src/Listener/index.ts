@@ -218,7 +218,10 @@ export const serveWith = <I, A extends ByteStream, Address extends SocketAddress
 /**
  * A TLS listener over any listener: every accepted connection runs the server side of a TLS
  * handshake (in its own fiber under `serve`, within `handshakeTimeout`, default 30 s) before the
- * handler sees it. A failed handshake is logged once at warning level and never stops `serve`.
+ * handler sees it. A failed handshake is logged once at warning level (one line: the peer, the
+ * reason, OpenSSL's code) and never stops `serve`. The SecureContext is made here, once, for
+ * every connection: returning clients resume their sessions, and a certificate or key that
+ * cannot be used fails this effect with `InvalidArgumentError` (argument `"tls"`).
  *
  * @since 0.1.0
  * @category constructors
@@ -226,7 +229,7 @@ export const serveWith = <I, A extends ByteStream, Address extends SocketAddress
 export const withTls: <A extends ByteStream, Address extends SocketAddress>(
   listener: Listener<A, Address>,
   options: TlsOptions
-) => Listener<TlsStream, Address> = internalTls.withTls
+) => Effect.Effect<Listener<TlsStream, Address>, InvalidArgumentError> = internalTls.withTls
 
 export {
   /**

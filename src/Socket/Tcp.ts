@@ -12,7 +12,8 @@ import type * as net from "node:net"
 import type { ByteStream, InetAddress } from "../ByteStream.js"
 import { ipFamily, type ResolvedAddress } from "../internal/driver/dns.js"
 import * as tcp from "../internal/tcp.js"
-import { checkHost, checkPort } from "../internal/validate.js"
+import { invalidTlsOptions } from "../internal/tls.js"
+import { checkHost, checkOptions, checkPort, decodeDuration } from "../internal/validate.js"
 import {
   type BrokenResourceError,
   type ConnectAttempt,
@@ -68,6 +69,9 @@ export interface ConnectTcpOptions {
   /** See `TlsOptions.standardCompatible` (default true). */
   readonly tlsStandardCompatible?: boolean
 }
+
+/** The default happy-eyeballs delay (RFC 8305 recommends 250 ms). */
+const DEFAULT_DELAY = Duration.millis(250)
 
 /**
  * Options of {@link connectTcp} that ask for TLS.
@@ -133,13 +137,18 @@ export const connectTcp: {
   Effect.gen(function*() {
     yield* checkHost(host, "host")
     yield* checkPort(port, "port", { allowZero: false })
+    yield* checkOptions(options)
     if (options.localPort !== undefined) yield* checkPort(options.localPort, "localPort", { allowZero: true })
     if (options.localHost !== undefined) yield* checkHost(options.localHost, "localHost")
     // An empty TLS name would silently be verified as "localhost".
     if (options.tlsHostname !== undefined) yield* checkHost(options.tlsHostname, "tlsHostname")
     const tlsHostname = typeof options.tls === "object" ? options.tls.hostname : undefined
     if (tlsHostname !== undefined) yield* checkHost(tlsHostname, "tls.hostname")
-    const delay = Duration.decode(options.happyEyeballsDelay ?? "250 millis")
+    const delay = (yield* decodeDuration(options.happyEyeballsDelay, "happyEyeballsDelay")) ?? DEFAULT_DELAY
+    if (options.tls !== undefined && typeof options.tls !== "boolean") {
+      const invalid = invalidTlsOptions(options.tls, "tls")
+      if (invalid) return yield* Effect.fail(invalid)
+    }
 
     const local = options.localHost === undefined
       ? undefined

@@ -10,7 +10,6 @@ import type * as Scope from "effect/Scope"
 import type * as tls from "node:tls"
 import type { Attributes, ByteStream } from "../ByteStream.js"
 import * as internal from "../internal/tls.js"
-import { invalidHost } from "../internal/validate.js"
 import type { BrokenResourceError, ClosedResourceError, InvalidArgumentError, TlsError } from "../NetError.js"
 
 /**
@@ -118,7 +117,7 @@ export const wrapTls = (
       TlsStream,
       TlsError | BrokenResourceError | ClosedResourceError | InvalidArgumentError
     > => {
-      const invalid = options.hostname === undefined ? undefined : invalidHost(options.hostname, "hostname")
+      const invalid = internal.invalidTlsOptions(options)
       if (invalid) return Effect.fail(invalid)
       const taken = internal.claim(stream)
       if (taken) return Effect.fail(taken)

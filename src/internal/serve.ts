@@ -9,12 +9,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Metric from "effect/Metric"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import type { Listener, ServeError, ServeOptions } from "../Listener/index.js"
-import { InvalidArgumentError } from "../NetError.js"
-import { checkPositiveInt } from "./validate.js"
+import { checkOptions, checkPositiveInt, decodeDuration } from "./validate.js"
 
 const connectionsAccepted = Metric.counter("effect_sockets_connections_accepted", {
   description: "connections accepted by serve"
@@ -25,10 +23,6 @@ const handlerFailures = Metric.counter("effect_sockets_handler_failures", {
 
 const ACCEPT_BACKOFF = Duration.millis(100)
 
-/** Duration.decode turns a negative or NaN number into zero: such a drain timeout is refused instead. */
-const validDrain = (input: unknown): boolean =>
-  typeof input === "number" ? input >= 0 : typeof input === "bigint" ? input >= 0n : true
-
 /** @internal */
 export const serve = <A extends ByteStream, E, R>(
   listener: Listener<A, SocketAddress>,
@@ -36,23 +30,16 @@ export const serve = <A extends ByteStream, E, R>(
   options: ServeOptions = {}
 ): Effect.Effect<never, ServeError<E>, Exclude<R, Scope.Scope>> =>
   Effect.scoped(Effect.gen(function*() {
+    yield* checkOptions(options)
     // -1 would never serve and NaN would mean no limit: refused, like every bad argument.
     if (options.maxConnections !== undefined) yield* checkPositiveInt(options.maxConnections, "maxConnections")
-    const drainTimeout = options.drainTimeout === undefined ? undefined : Duration.decodeUnknown(options.drainTimeout)
-    if (drainTimeout !== undefined && (Option.isNone(drainTimeout) || !validDrain(options.drainTimeout))) {
-      return yield* Effect.fail(
-        new InvalidArgumentError({
-          argument: "drainTimeout",
-          why: `must be a non-negative duration (got ${String(options.drainTimeout)})`
-        })
-      )
-    }
+    const drainTimeout = yield* decodeDuration(options.drainTimeout, "drainTimeout")
     const fibers = yield* FiberSet.make<unknown, E>()
     if (drainTimeout !== undefined) {
       // Runs before the FiberSet interrupts what is left: handlers get drainTimeout to finish.
       // Finalizers are uninterruptible: the wait must be made interruptible for the timeout to cut it.
       yield* Effect.addFinalizer(() =>
-        Effect.interruptible(FiberSet.awaitEmpty(fibers)).pipe(Effect.timeoutOption(Option.getOrThrow(drainTimeout)))
+        Effect.interruptible(FiberSet.awaitEmpty(fibers)).pipe(Effect.timeoutOption(drainTimeout))
       )
     }
     const permits = options.maxConnections === undefined

@@ -15,7 +15,13 @@ import * as Effect from "effect/Effect"
 import type { Duplex } from "node:stream"
 import type * as tls from "node:tls"
 import type { ByteStream, ReceiveError } from "../ByteStream.js"
-import { BrokenResourceError, ClosedResourceError, TlsError, UnsupportedError } from "../NetError.js"
+import {
+  BrokenResourceError,
+  ClosedResourceError,
+  InvalidArgumentError,
+  TlsError,
+  UnsupportedError
+} from "../NetError.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 import { make as makeByteStream } from "./byteStream.js"
 import * as driver from "./driver/tls.js"
@@ -23,6 +29,7 @@ import { SocketDuplex, type TransportEnd, TransportError } from "./driver/tlsTra
 import { detachSocket, NetStream } from "./netStream.js"
 import { codeOf, reasonOf } from "./systemError.js"
 import { pumpedDuplex } from "./tlsPump.js"
+import { durationOrError, invalidHost, invalidOptions } from "./validate.js"
 
 const verifyCodes = new Set([
   "DEPTH_ZERO_SELF_SIGNED_CERT",
@@ -66,6 +73,24 @@ export const handshakeFailure = (cause: unknown): TlsError | BrokenResourceError
     operation: "TLS handshake",
     cause
   })
+}
+
+/**
+ * @internal
+ * TLS options that cannot work, before any I/O: not an object, an empty host name (it would be
+ * verified as "localhost"), a handshake timeout that is not a duration.
+ */
+export const invalidTlsOptions = (options: unknown, argument?: string): InvalidArgumentError | undefined => {
+  const field = (name: string) => (argument === undefined ? name : `${argument}.${name}`)
+  const notObject = invalidOptions(options, argument ?? "options")
+  if (notObject || options === undefined) return notObject
+  const { handshakeTimeout, hostname } = options as TlsOptions
+  if (hostname !== undefined) {
+    const badHost = invalidHost(hostname, field("hostname"))
+    if (badHost) return badHost
+  }
+  const timeout = durationOrError(handshakeTimeout, field("handshakeTimeout"))
+  return timeout instanceof InvalidArgumentError ? timeout : undefined
 }
 
 /** Every stream a TLS session was started on: it belongs to that session for good. */

@@ -9,10 +9,13 @@ import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import type { Listener, ServeOptions } from "../Listener/index.js"
+import { type BrokenResourceError, type ClosedResourceError, InvalidArgumentError, type TlsError } from "../NetError.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
+import { createContext } from "./driver/tls.js"
 import { asServe, fromAccept } from "./listener.js"
 import { serve } from "./serve.js"
-import { handshake } from "./tls.js"
+import { codeOf, formatHostPort } from "./systemError.js"
+import { handshake, invalidTlsOptions } from "./tls.js"
 
 /** The default handshake timeout of TLS listeners. */
 const DEFAULT_HANDSHAKE_TIMEOUT = "30 seconds"
@@ -21,22 +24,41 @@ const handshakeFailures = Metric.counter("effect_sockets_tls_handshake_failures"
   description: "TLS handshakes that failed on a listener"
 })
 
-/** @internal */
-export const withTls = <A extends ByteStream, Address extends SocketAddress>(
+/**
+ * @internal
+ * The server side's options, with the SecureContext made once (for every connection: sessions
+ * resume, and a certificate or key that cannot be used is an argument error now, not at the
+ * first handshake).
+ */
+export const serverOptions = (options: TlsOptions): Effect.Effect<TlsOptions, InvalidArgumentError> => {
+  const invalid = invalidTlsOptions(options, "tls")
+  if (invalid) return Effect.fail(invalid)
+  return Effect.try({
+    try: () => ({
+      ...options,
+      serverSide: true,
+      secureContext: createContext(options),
+      handshakeTimeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT
+    }),
+    catch: (cause) =>
+      new InvalidArgumentError({
+        argument: "tls",
+        why: `the certificate, key or CA cannot be used (${cause instanceof Error ? cause.message : String(cause)})`
+      })
+  })
+}
+
+/** @internal A TLS listener over `inner`, with options from `serverOptions`. */
+export const make = <A extends ByteStream, Address extends SocketAddress>(
   inner: Listener<A, Address>,
-  options: TlsOptions
+  resolved: TlsOptions
 ): Listener<TlsStream, Address> => {
-  const serverOptions: TlsOptions = {
-    ...options,
-    serverSide: true,
-    handshakeTimeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT
-  }
   const upgrade = (stream: A) =>
-    Effect.acquireRelease(Effect.interruptible(handshake(stream, serverOptions)), (tls) => tls.close)
+    Effect.acquireRelease(Effect.interruptible(handshake(stream, resolved)), (tls) => tls.close)
 
   const acceptUnscoped = Effect.flatMap(
     inner.acceptUnscoped,
-    (stream) => Effect.tapError(handshake(stream, serverOptions), () => stream.close)
+    (stream) => Effect.tapError(handshake(stream, resolved), () => stream.close)
   )
 
   const plain = fromAccept(inner.addresses, acceptUnscoped, inner.close)
@@ -51,8 +73,8 @@ export const withTls = <A extends ByteStream, Address extends SocketAddress>(
           onFailure: (error) =>
             Effect.zipRight(
               Metric.increment(handshakeFailures),
-              Effect.logWarning(`effect-sockets: TLS handshake failed: ${error.message}`, error).pipe(
-                Effect.annotateLogs("remoteAddress", stream.attributes.remoteAddress)
+              Effect.logWarning(handshakeWarning(error, stream.attributes.remoteAddress)).pipe(
+                Effect.annotateLogs({ error: error._tag, reason: "reason" in error ? error.reason : error._tag })
               )
             ),
           onSuccess: handler
@@ -60,4 +82,34 @@ export const withTls = <A extends ByteStream, Address extends SocketAddress>(
     )
   }
   return self
+}
+
+/** @internal A TLS listener over `inner`: the server side's options are checked first. */
+export const withTls = <A extends ByteStream, Address extends SocketAddress>(
+  inner: Listener<A, Address>,
+  options: TlsOptions
+): Effect.Effect<Listener<TlsStream, Address>, InvalidArgumentError> =>
+  Effect.map(serverOptions(options), (resolved) => make(inner, resolved))
+
+const describePeer = (address: SocketAddress | undefined): string =>
+  address === undefined
+    ? "an unknown peer"
+    : address._tag === "InetAddress"
+    ? formatHostPort(address.host, address.port)
+    : typeof address.path === "string"
+    ? address.path || "an unnamed UNIX socket"
+    : "a UNIX socket"
+
+/** One readable line: who, why (the reason and OpenSSL's code) and the native error's words. */
+const handshakeWarning = (
+  error: TlsError | BrokenResourceError | ClosedResourceError,
+  peer: SocketAddress | undefined
+): string => {
+  if (error._tag === "ClosedResourceError") {
+    return `effect-sockets: TLS handshake with ${describePeer(peer)} failed: the connection was closed`
+  }
+  const code = error._tag === "TlsError" ? error.code : codeOf(error.cause)
+  const cause = error.cause instanceof Error ? error.cause.message : undefined
+  return `effect-sockets: TLS handshake with ${describePeer(peer)} failed: ${error.reason}` +
+    (code !== undefined ? ` (${code})` : "") + (cause !== undefined ? `: ${cause}` : "")
 }

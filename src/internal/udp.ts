@@ -9,6 +9,7 @@ import type { DatagramSendError, UdpOptions, UdpSocketBase } from "../Datagram/i
 import {
   BrokenResourceError,
   ClosedResourceError,
+  type ConnectError,
   InvalidArgumentError,
   type ListenError,
   type ResolveError,
@@ -18,7 +19,7 @@ import { toBytes } from "./byteStream.js"
 import { DatagramQueue } from "./datagramQueue.js"
 import { ipFamily } from "./driver/dns.js"
 import { UdpDriver } from "./driver/udp.js"
-import { broken, listenFailed } from "./errors.js"
+import { broken, connectFailed, listenFailed } from "./errors.js"
 import { codeOf, formatHostPort, systemError } from "./systemError.js"
 import { resolveFirst } from "./tcp.js"
 import { checkHost, checkPort, checkPositiveInt, checkReusePort, invalidHost, invalidPort } from "./validate.js"
@@ -161,8 +162,11 @@ export const open = <A>(
     return { driver, queue, family: family === 6 ? "IPv6" as const : "IPv4" as const, close }
   })
 
-/** The largest UDP payload: 65,535 less the IP (20 or 40 bytes) and UDP (8 bytes) headers. */
-const maxPayload = (family: "IPv4" | "IPv6") => (family === "IPv6" ? 65_487 : 65_507)
+/**
+ * The largest UDP payload. IPv4: 65,535 less the IP (20) and UDP (8) headers. IPv6: its length
+ * field counts the payload after the 40-byte IP header, so 65,535 less the UDP header only.
+ */
+const maxPayload = (family: "IPv4" | "IPv6") => (family === "IPv6" ? 65_527 : 65_507)
 
 /**
  * @internal
@@ -205,6 +209,12 @@ export const sendOne = (
     })
   })
 
-/** @internal connect(2) of the socket to one peer. */
-export const connect = (core: Core<unknown>, port: number, host: string): Effect.Effect<void> =>
-  Effect.async<void>((resume) => core.driver.connect(port, host, () => resume(Effect.void)))
+/** @internal connect(2) of the socket to one peer; a connect that cannot succeed fails typed. */
+export const connect = (core: Core<unknown>, port: number, host: string): Effect.Effect<void, ConnectError> =>
+  Effect.async<void, ConnectError>((resume) =>
+    core.driver.connect(
+      port,
+      host,
+      (cause) => resume(cause ? Effect.fail(connectFailed(host, port, cause)) : Effect.void)
+    )
+  )

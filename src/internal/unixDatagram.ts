@@ -15,7 +15,7 @@ import { FdWatcher } from "./fdWatcher.js"
 import { loadAddon } from "./native.js"
 import { failBusy } from "./signal.js"
 import { clearStale, describePath, toPathBytes } from "./unixPath.js"
-import { checkMode, checkPositiveInt } from "./validate.js"
+import { checkMode, checkOptions, checkPositiveInt } from "./validate.js"
 
 /** A sender whose receiver's queue is full gets EAGAIN; poll cannot tell when it drains. */
 const FULL_QUEUE_RETRY = "1 millis"
@@ -105,6 +105,7 @@ export const open = (
   options: OpenOptions
 ): Effect.Effect<DatagramCore, ListenError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
   Effect.gen(function*() {
+    yield* checkOptions(options)
     const addon = yield* loadAddon(operation)
     const maxDatagramSize = options.maxDatagramSize ?? 65536
     yield* checkPositiveInt(maxDatagramSize, "maxDatagramSize")

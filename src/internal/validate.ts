@@ -1,5 +1,7 @@
 /** @internal Argument checks, run before any I/O. */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { InvalidArgumentError, UnsupportedError } from "../NetError.js"
 import { supportsReusePort } from "./driver/tcp.js"
 
@@ -16,7 +18,7 @@ export const invalidPort = (port: unknown, argument: string, allowZero: boolean)
     ? undefined
     : new InvalidArgumentError({
       argument,
-      why: `must be an integer from ${allowZero ? 0 : 1} to 65535 (got ${String(port)})`
+      why: `must be an integer from ${allowZero ? 0 : 1} to 65535 (got ${show(port)})`
     })
 
 /** @internal */
@@ -29,7 +31,7 @@ export const invalidHost = (host: unknown, argument: string): InvalidArgumentErr
     ? undefined
     : new InvalidArgumentError({
       argument,
-      why: `must be a non-empty host name or address (got ${JSON.stringify(host)})`
+      why: `must be a non-empty host name or address (got ${show(host)})`
     })
 
 const orVoid = (error: InvalidArgumentError | undefined): Effect.Effect<void, InvalidArgumentError> =>
@@ -39,7 +41,7 @@ const orVoid = (error: InvalidArgumentError | undefined): Effect.Effect<void, In
 export const checkPositiveInt = (value: unknown, argument: string): Effect.Effect<void, InvalidArgumentError> =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= 1
     ? Effect.void
-    : Effect.fail(new InvalidArgumentError({ argument, why: `must be a positive integer (got ${String(value)})` }))
+    : Effect.fail(new InvalidArgumentError({ argument, why: `must be a positive integer (got ${show(value)})` }))
 
 /** @internal The largest listen backlog accepted (Linux caps it at net.core.somaxconn anyway). */
 export const MAX_BACKLOG = 65535
@@ -51,7 +53,7 @@ export const checkBacklog = (value: unknown): Effect.Effect<void, InvalidArgumen
     : Effect.fail(
       new InvalidArgumentError({
         argument: "backlog",
-        why: `must be an integer from 1 to ${MAX_BACKLOG} (got ${String(value)})`
+        why: `must be an integer from 1 to ${MAX_BACKLOG} (got ${show(value)})`
       })
     )
 
@@ -62,7 +64,7 @@ export const checkMode = (value: unknown, argument: string): Effect.Effect<void,
     : Effect.fail(
       new InvalidArgumentError({
         argument,
-        why: `must be permission bits, an integer from 0 to 0o7777 (got ${String(value)})`
+        why: `must be permission bits, an integer from 0 to 0o7777 (got ${show(value)})`
       })
     )
 
@@ -76,3 +78,52 @@ export const checkReusePort = (reusePort: boolean): Effect.Effect<void, Unsuppor
       })
     )
     : Effect.void
+
+/** @internal A value as an error message shows it; never throws (a BigInt, a Symbol, an odd object). */
+export const show = (value: unknown): string => {
+  try {
+    return typeof value === "string" ? JSON.stringify(value) : String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
+/**
+ * @internal
+ * An options argument: absent, or an object. Typed callers cannot pass anything else, but a
+ * caller without types (or one reading JSON) can, and a `null` must not become a defect.
+ */
+export const checkOptions = (options: unknown, argument = "options"): Effect.Effect<void, InvalidArgumentError> =>
+  orVoid(invalidOptions(options, argument))
+
+/** @internal The argument error for an options argument that is not an object, if it is one. */
+export const invalidOptions = (options: unknown, argument = "options"): InvalidArgumentError | undefined =>
+  options === undefined || (typeof options === "object" && options !== null && !Array.isArray(options))
+    ? undefined
+    : new InvalidArgumentError({ argument, why: `must be an object of options (got ${show(options)})` })
+
+/**
+ * @internal
+ * A duration option, decoded (`undefined` when absent), or the argument error. `Duration.decode`
+ * throws on what it cannot read and turns a negative or NaN number into zero: both are refused.
+ */
+export const durationOrError = (
+  value: unknown,
+  argument: string
+): Duration.Duration | InvalidArgumentError | undefined => {
+  if (value === undefined) return undefined
+  const negative = (typeof value === "number" && !(value >= 0)) || (typeof value === "bigint" && value < 0n)
+  const decoded = negative ? Option.none() : Duration.decodeUnknown(value)
+  return Option.isSome(decoded)
+    ? decoded.value
+    : new InvalidArgumentError({ argument, why: `must be a non-negative duration (got ${show(value)})` })
+}
+
+/** @internal A duration option, decoded (undefined when absent); see {@link durationOrError}. */
+export const decodeDuration = (
+  value: unknown,
+  argument: string
+): Effect.Effect<Duration.Duration | undefined, InvalidArgumentError> => {
+  const decoded = durationOrError(value, argument)
+  return decoded instanceof InvalidArgumentError ? Effect.fail(decoded) : Effect.succeed(decoded)
+}

@@ -18,9 +18,19 @@ const contextOptions = (options: TlsOptions): tls.SecureContextOptions => ({
   ...(options.maxVersion !== undefined ? { maxVersion: options.maxVersion } : {})
 })
 
+/**
+ * @internal
+ * The SecureContext of `options` (its own, or one made from the certificate, key and CA).
+ * Throws when they cannot be used (a malformed PEM, a key that does not match the certificate).
+ * A server that makes one and uses it for every connection lets clients resume their sessions:
+ * the context holds the session ticket keys.
+ */
+export const createContext = (options: TlsOptions): tls.SecureContext =>
+  options.secureContext ?? tls.createSecureContext(contextOptions(options))
+
 /** @internal Starts a TLS session (client or server side) over `transport`. Throws on bad options. */
 export const start = (transport: Duplex, options: TlsOptions): tls.TLSSocket => {
-  const secureContext = options.secureContext ?? tls.createSecureContext(contextOptions(options))
+  const secureContext = createContext(options)
   const alpn = options.alpnProtocols ? { ALPNProtocols: [...options.alpnProtocols] } : {}
   if (options.serverSide) {
     return new tls.TLSSocket(transport, {

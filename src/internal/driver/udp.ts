@@ -46,9 +46,9 @@ export class UdpDriver {
     })
   }
 
-  /** connect(2); `callback` gets Node's answer. */
+  /** connect(2); `callback` gets Node's answer (Node hands a failed connect's error to it). */
   connect(port: number, host: string, callback: (error: Error | null) => void): void {
-    this.socket.connect(port, host, () => callback(null))
+    this.socket.connect(port, host, (error?: Error) => callback(error ?? null))
   }
 
   /**
