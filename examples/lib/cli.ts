@@ -41,7 +41,9 @@ export const isMain = (url: string): boolean =>
 /** Runs an example: SIGINT/SIGTERM interrupt it (exit 0); a failure prints its message (exit 1). */
 export const run = <A, E>(program: Effect.Effect<A, E>): void =>
   NodeRuntime.runMain(
-    program.pipe(
+    // Yield first: runMain installs its SIGINT/SIGTERM handlers once the fiber first suspends, and
+    // a program that binds and prints synchronously could otherwise be signalled before that.
+    Effect.zipRight(Effect.yieldNow(), program).pipe(
       Effect.tapErrorCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.void
