@@ -57,7 +57,7 @@ const exchange = (socket: PlatformSocket.Socket, message: string, until: string)
   }))
 
 describe("Platform.toSocket", () => {
-  it.scoped("dials anew on every run", () =>
+  it.scopedLive("dials anew on every run", () =>
     Effect.gen(function*() {
       const listener = yield* echoServer
       const socket = yield* Platform.toSocket(Socket.tcpConnectable(HOST, portOf(listener)))
@@ -66,7 +66,7 @@ describe("Platform.toSocket", () => {
       expect(yield* exchange(socket, "two", "two")).toBe("#2:two")
     }))
 
-  it.scoped("the peer's end of stream ends run normally; handler effects are forked, not awaited", () =>
+  it.scopedLive("the peer's end of stream ends run normally; handler effects are forked, not awaited", () =>
     Effect.gen(function*() {
       const listener = yield* Listener.createTcpListener({ localHost: HOST })
       yield* Effect.forkScoped(listener.serve((client) => Effect.andThen(client.send("a"), client.send("b"))))
@@ -80,7 +80,7 @@ describe("Platform.toSocket", () => {
       expect(seen.join("")).toBe("ab")
     }))
 
-  it.scoped("a failing handler effect fails run", () =>
+  it.scopedLive("a failing handler effect fails run", () =>
     Effect.gen(function*() {
       const listener = yield* echoServer
       const socket = yield* Platform.toSocket(Socket.tcpConnectable(HOST, portOf(listener)))
@@ -88,7 +88,7 @@ describe("Platform.toSocket", () => {
       expect(error).toBe("boom")
     }))
 
-  it.scoped("open failures are SocketGenericError Open with our typed error as cause", () =>
+  it.scopedLive("open failures are SocketGenericError Open with our typed error as cause", () =>
     Effect.gen(function*() {
       const listener = yield* Listener.createTcpListener({ localHost: HOST })
       const port = portOf(listener)
@@ -100,7 +100,7 @@ describe("Platform.toSocket", () => {
       expect((error as PlatformSocket.SocketGenericError).cause).toMatchObject({ _tag: "ConnectError" })
     }))
 
-  it.scoped("read failures are SocketGenericError Read", () =>
+  it.scopedLive("read failures are SocketGenericError Read", () =>
     Effect.gen(function*() {
       const broken = ByteStream.make({
         receive: () =>
@@ -118,7 +118,7 @@ describe("Platform.toSocket", () => {
       expect((error as PlatformSocket.SocketGenericError).cause).toMatchObject({ _tag: "BrokenResourceError" })
     }))
 
-  it.scoped("a CloseEvent closes the connection; writes wait for a run; concurrent writes go out whole", () =>
+  it.scopedLive("a CloseEvent closes the connection; writes wait for a run; concurrent writes go out whole", () =>
     Effect.gen(function*() {
       const listener = yield* Listener.createTcpListener({ localHost: HOST })
       const received = yield* Queue.unbounded<string>()
@@ -153,7 +153,7 @@ describe("Platform.toSocket", () => {
       for (const part of parts) expect(part.slice(3)).toBe("x".repeat(60_000))
     }))
 
-  it.scoped("interrupting run closes the connection", () =>
+  it.scopedLive("interrupting run closes the connection", () =>
     Effect.gen(function*() {
       const listener = yield* Listener.createTcpListener({ localHost: HOST })
       const ended = yield* Deferred.make<string>()
@@ -171,7 +171,7 @@ describe("Platform.toSocket", () => {
 })
 
 describe("Platform.fromStream", () => {
-  it.scoped("runs one existing stream once; a second run fails with SocketCloseError", () =>
+  it.scopedLive("runs one existing stream once; a second run fails with SocketCloseError", () =>
     Effect.gen(function*() {
       const listener = yield* echoServer
       const stream = yield* Socket.connectTcp(HOST, portOf(listener))
@@ -201,7 +201,7 @@ describe("Platform.toSocketServer", () => {
       return [server.address, yield* exchange(client, "ping", "ping")] as const
     }).pipe(Effect.provide(Layer.provide(Platform.layerSocketServer, listenerLayer)))
 
-  it.scoped("serves TCP, with a TcpAddress", () =>
+  it.scopedLive("serves TCP, with a TcpAddress", () =>
     Effect.gen(function*() {
       const [address, got] = yield* serveAndDial(
         Listener.layerTcp({ localHost: HOST }),
@@ -211,7 +211,7 @@ describe("Platform.toSocketServer", () => {
       expect(got).toBe("echo:ping")
     }))
 
-  it.scoped("serves UNIX, with a UnixAddress", () =>
+  it.scopedLive("serves UNIX, with a UnixAddress", () =>
     Effect.gen(function*() {
       const at = path.join(dir, "server.sock")
       const [address, got] = yield* serveAndDial(Listener.layerUnix(at), () => Socket.unixConnectable(at))
@@ -219,7 +219,7 @@ describe("Platform.toSocketServer", () => {
       expect(got).toBe("echo:ping")
     }))
 
-  it.scoped("serves TLS", () =>
+  it.scopedLive("serves TLS", () =>
     Effect.gen(function*() {
       const [, got] = yield* serveAndDial(
         Listener.layerTcp({ localHost: HOST, tls: { cert: certs().server.cert, key: certs().server.key } }),
@@ -228,7 +228,7 @@ describe("Platform.toSocketServer", () => {
       expect(got).toBe("echo:ping")
     }))
 
-  it.scoped("toSocketServer over a listener value; interrupting run closes connections", () =>
+  it.scopedLive("toSocketServer over a listener value; interrupting run closes connections", () =>
     Effect.gen(function*() {
       const listener = yield* Listener.createTcpListener({ localHost: HOST })
       const server = Platform.toSocketServer(listener)

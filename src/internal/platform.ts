@@ -11,7 +11,7 @@
  *   would stall every other response behind a slow stream consumer); a failing one fails `run`;
  * - `EndOfStream` ends `run` normally; open/read/write failures are `SocketGenericError`s with
  *   reason `Open`/`Read`/`Write` and our typed error as `cause`;
- * - `writer` waits for a running `run`, serialises concurrent writes (`ByteStream.serialized`),
+ * - `writer` waits for a running `run` (closed before the connection is), serialises concurrent writes (`ByteStream.serialized`),
  *   closes the connection on a `CloseEvent` and half-closes it (`sendEof`) when its scope closes.
  */
 import * as Socket from "@effect/platform/Socket"
@@ -65,6 +65,8 @@ const fromOpen = (
             })
           ))
         )
+        // Runs before the stream is closed: a write from now on waits for the next run.
+        yield* Scope.addFinalizer(scope, Effect.sync(() => latch.unsafeClose()))
         const runFork = yield* FiberSet.runtime(fiberSet)<R>()
         const readLoop: Effect.Effect<void, Socket.SocketError> = Effect.forever(
           Effect.map(stream.receive(), (chunk) => {
