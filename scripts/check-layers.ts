@@ -88,8 +88,38 @@ for (const file of files(src)) {
   }
 }
 
+// The root entry (and every public module but Platform) must load without the optional peer
+// `@effect/platform`: nothing reachable from src/index.ts, types included, may import it.
+const optionalPeers = (specifier: string) =>
+  specifier === "@effect/platform" || specifier.startsWith("@effect/platform/")
+const reached = new Set<string>()
+const visit = (file: string, via: ReadonlyArray<string>) => {
+  if (reached.has(file)) return
+  reached.add(file)
+  for (const { line, specifier } of importsOf(file)) {
+    const where = `src/${path.relative(src, file)}:${line}`
+    if (optionalPeers(specifier)) {
+      problems.push(
+        `${where}: imports the optional peer ${specifier}, reachable from src/index.ts (${via.join(" -> ")})`
+      )
+    } else if (specifier.startsWith(".")) {
+      const target = path.resolve(path.dirname(file), specifier).replace(/\.js$/, ".ts")
+      if (fs.existsSync(target)) visit(target, [...via, path.relative(src, target)])
+      else if (fs.existsSync(target.replace(/\.ts$/, "/index.ts"))) {
+        visit(target.replace(/\.ts$/, "/index.ts"), [...via, path.relative(src, target)])
+      }
+    }
+  }
+}
+visit(path.join(src, "index.ts"), ["index.ts"])
+if (reached.has(path.join(src, "Platform.ts"))) problems.push("src/index.ts reaches src/Platform.ts (subpath only)")
+
 if (problems.length > 0) {
   console.error(`The one rule (../shared/STYLE.md, README "Architecture") is broken:\n${problems.join("\n")}`)
   process.exit(1)
 }
-console.log(`layers: ${files(src).length} files follow the one rule`)
+console.log(
+  `layers: ${
+    files(src).length
+  } files follow the one rule; ${reached.size} reachable from the root, none loads @effect/platform`
+)

@@ -8,8 +8,49 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
+import { hasProperty } from "effect/Predicate"
+import * as Schema from "effect/Schema"
 import { formatHostPort } from "./internal/systemError.js"
+
+/**
+ * Marks every error of this family (see {@link isNetError}).
+ *
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("effect-sockets/NetError")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * The schema of {@link SystemErrorReason}.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SystemErrorReason = Schema.Literal(
+  "ConnectionRefused",
+  "ConnectionReset",
+  "ConnectionAborted",
+  "BrokenPipe",
+  "AddressInUse",
+  "AddressNotAvailable",
+  "PermissionDenied",
+  "TimedOut",
+  "HostUnreachable",
+  "NetworkUnreachable",
+  "NotFound",
+  "TooManyOpenFiles",
+  "MessageTooLong",
+  "InvalidArgument",
+  /** ENODEV/ENXIO: no such (usable) network interface, e.g. joining a multicast group without one. */
+  "NoSuchDevice",
+  "Unknown"
+)
 
 /**
  * A normalised operating-system error kind, derived from Node's errno `code`.
@@ -17,24 +58,7 @@ import { formatHostPort } from "./internal/systemError.js"
  * @since 0.1.0
  * @category models
  */
-export type SystemErrorReason =
-  | "ConnectionRefused"
-  | "ConnectionReset"
-  | "ConnectionAborted"
-  | "BrokenPipe"
-  | "AddressInUse"
-  | "AddressNotAvailable"
-  | "PermissionDenied"
-  | "TimedOut"
-  | "HostUnreachable"
-  | "NetworkUnreachable"
-  | "NotFound"
-  | "TooManyOpenFiles"
-  | "MessageTooLong"
-  | "InvalidArgument"
-  /** ENODEV/ENXIO: no such (usable) network interface, e.g. joining a multicast group without one. */
-  | "NoSuchDevice"
-  | "Unknown"
+export type SystemErrorReason = typeof SystemErrorReason.Type
 
 const describe = (cause: unknown): string => {
   if (cause instanceof Error) return cause.message
@@ -42,12 +66,30 @@ const describe = (cause: unknown): string => {
 }
 
 /**
+ * An error's `cause` as it crosses the wire: any value here, its message (a string) when
+ * encoded; a decoded error's `cause` is that string, so its `message` reads the same.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const CauseAsString: Schema.Schema<unknown, string> = Schema.transform(Schema.String, Schema.Unknown, {
+  strict: true,
+  decode: (text) => text,
+  encode: (cause) => describe(cause)
+})
+
+const optionalCause = Schema.optional(CauseAsString)
+
+/**
  * The peer closed its sending side and every byte it sent has been received.
  *
  * @since 0.1.0
  * @category errors
  */
-export class EndOfStream extends Data.TaggedError("EndOfStream")<{}> {
+export class EndOfStream extends Schema.TaggedError<EndOfStream>("effect-sockets/EndOfStream")("EndOfStream", {}) {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
   override get message() {
     return "the peer has closed its side of the stream"
   }
@@ -59,9 +101,14 @@ export class EndOfStream extends Data.TaggedError("EndOfStream")<{}> {
  * @since 0.1.0
  * @category errors
  */
-export class ClosedResourceError extends Data.TaggedError("ClosedResourceError")<{
-  readonly operation?: string
-}> {
+export class ClosedResourceError extends Schema.TaggedError<ClosedResourceError>(
+  "effect-sockets/ClosedResourceError"
+)("ClosedResourceError", {
+  operation: Schema.optional(Schema.String)
+}) {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
   override get message() {
     return this.operation ? `cannot ${this.operation}: the resource is closed` : "the resource is closed"
   }
@@ -74,12 +121,17 @@ export class ClosedResourceError extends Data.TaggedError("ClosedResourceError")
  * @since 0.1.0
  * @category errors
  */
-export class BrokenResourceError extends Data.TaggedError("BrokenResourceError")<{
+export class BrokenResourceError extends Schema.TaggedError<BrokenResourceError>(
+  "effect-sockets/BrokenResourceError"
+)("BrokenResourceError", {
   /** `"UnexpectedEof"`: a TLS peer closed the transport without close_notify (a possible truncation). */
-  readonly reason: SystemErrorReason | "InvalidData" | "UnexpectedEof"
-  readonly operation: string
-  readonly cause: unknown
-}> {
+  reason: Schema.Union(SystemErrorReason, Schema.Literal("InvalidData", "UnexpectedEof")),
+  operation: Schema.String,
+  cause: CauseAsString
+}) {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
   override get message() {
     return `${this.operation} failed: the resource is broken (${this.reason}: ${describe(this.cause)})`
   }
@@ -91,9 +143,14 @@ export class BrokenResourceError extends Data.TaggedError("BrokenResourceError")
  * @since 0.1.0
  * @category errors
  */
-export class BusyResourceError extends Data.TaggedError("BusyResourceError")<{
-  readonly operation: "reading from" | "writing to" | "accepting on"
-}> {
+export class BusyResourceError extends Schema.TaggedError<BusyResourceError>(
+  "effect-sockets/BusyResourceError"
+)("BusyResourceError", {
+  operation: Schema.Literal("reading from", "writing to", "accepting on")
+}) {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
   override get message() {
     return `another fiber is already ${this.operation} this resource`
   }
@@ -113,6 +170,24 @@ export interface ConnectAttempt {
 }
 
 /**
+ * The schema of {@link ConnectAttempt} (`cause` encoded as its message).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ConnectAttempt: Schema.Schema<ConnectAttempt, {
+  readonly host: string
+  readonly port: number
+  readonly reason: SystemErrorReason
+  readonly cause: string
+}> = Schema.Struct({
+  host: Schema.String,
+  port: Schema.Number,
+  reason: SystemErrorReason,
+  cause: CauseAsString
+})
+
+/**
  * Every connection attempt failed. `attempts` lists each address tried, in order, with its
  * own error; `reason` is that of the first attempt (all the same in the common case). For a
  * UNIX socket, `host` is the path and `port` is 0.
@@ -120,12 +195,15 @@ export interface ConnectAttempt {
  * @since 0.1.0
  * @category errors
  */
-export class ConnectError extends Data.TaggedError("ConnectError")<{
-  readonly host: string
-  readonly port: number
-  readonly reason: SystemErrorReason
-  readonly attempts: ReadonlyArray<ConnectAttempt>
-}> {
+export class ConnectError extends Schema.TaggedError<ConnectError>("effect-sockets/ConnectError")("ConnectError", {
+  host: Schema.String,
+  port: Schema.Number,
+  reason: SystemErrorReason,
+  attempts: Schema.Array(ConnectAttempt)
+}) {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
   override get message() {
     // Port 0 marks a UNIX socket path (TCP connects never use port 0).
     const where = (host: string, port: number) => (port === 0 ? host : formatHostPort(host, port))
@@ -152,7 +230,15 @@ export class ConnectError extends Data.TaggedError("ConnectError")<{
  * @since 0.1.0
  * @category models
  */
-export type ResolveErrorReason = "NotFound" | "TemporaryFailure" | "NoAddress" | "Unknown"
+export type ResolveErrorReason = typeof ResolveErrorReason.Type
+
+/**
+ * The schema of {@link ResolveErrorReason}.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ResolveErrorReason = Schema.Literal("NotFound", "TemporaryFailure", "NoAddress", "Unknown")
 
 /**
  * A host name could not be resolved (the `getaddrinfo` failure itself, not wrapped in a
@@ -161,11 +247,14 @@ export type ResolveErrorReason = "NotFound" | "TemporaryFailure" | "NoAddress" |
  * @since 0.1.0
  * @category errors
  */
-export class ResolveError extends Data.TaggedError("ResolveError")<{
-  readonly host: string
-  readonly reason: ResolveErrorReason
-  readonly cause?: unknown
-}> {
+export class ResolveError extends Schema.TaggedError<ResolveError>("effect-sockets/ResolveError")("ResolveError", {
+  host: Schema.String,
+  reason: ResolveErrorReason,
+  cause: optionalCause
+}) {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
   override get message() {
     return `cannot resolve ${JSON.stringify(this.host)}: ${this.reason}${
       this.cause === undefined ? "" : ` (${describe(this.cause)})`
@@ -180,11 +269,14 @@ export class ResolveError extends Data.TaggedError("ResolveError")<{
  * @since 0.1.0
  * @category errors
  */
-export class ListenError extends Data.TaggedError("ListenError")<{
-  readonly reason: SystemErrorReason | "InconsistentPort"
-  readonly address: string
-  readonly cause?: unknown
-}> {
+export class ListenError extends Schema.TaggedError<ListenError>("effect-sockets/ListenError")("ListenError", {
+  reason: Schema.Union(SystemErrorReason, Schema.Literal("InconsistentPort")),
+  address: Schema.String,
+  cause: optionalCause
+}) {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
   override get message() {
     return `cannot listen on ${this.address}: ${this.reason}${
       this.cause === undefined ? "" : ` (${describe(this.cause)})`
@@ -198,7 +290,13 @@ export class ListenError extends Data.TaggedError("ListenError")<{
  * @since 0.1.0
  * @category errors
  */
-export class IncompleteRead extends Data.TaggedError("IncompleteRead")<{}> {
+export class IncompleteRead extends Schema.TaggedError<IncompleteRead>("effect-sockets/IncompleteRead")(
+  "IncompleteRead",
+  {}
+) {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
   override get message() {
     return "the stream ended before the requested data was received"
   }
@@ -210,9 +308,14 @@ export class IncompleteRead extends Data.TaggedError("IncompleteRead")<{}> {
  * @since 0.1.0
  * @category errors
  */
-export class DelimiterNotFound extends Data.TaggedError("DelimiterNotFound")<{
-  readonly maxBytes: number
-}> {
+export class DelimiterNotFound extends Schema.TaggedError<DelimiterNotFound>(
+  "effect-sockets/DelimiterNotFound"
+)("DelimiterNotFound", {
+  maxBytes: Schema.Number
+}) {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
   override get message() {
     return `the delimiter was not found within ${this.maxBytes} bytes`
   }
@@ -224,10 +327,15 @@ export class DelimiterNotFound extends Data.TaggedError("DelimiterNotFound")<{
  * @since 0.1.0
  * @category errors
  */
-export class UnsupportedError extends Data.TaggedError("UnsupportedError")<{
-  readonly operation: string
-  readonly why: string
-}> {
+export class UnsupportedError extends Schema.TaggedError<UnsupportedError>(
+  "effect-sockets/UnsupportedError"
+)("UnsupportedError", {
+  operation: Schema.String,
+  why: Schema.String
+}) {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
   override get message() {
     return `${this.operation} is not supported: ${this.why}`
   }
@@ -239,7 +347,15 @@ export class UnsupportedError extends Data.TaggedError("UnsupportedError")<{
  * @since 0.1.0
  * @category models
  */
-export type TlsErrorReason = "CertificateVerify" | "HostnameMismatch" | "HandshakeTimeout" | "Protocol"
+export type TlsErrorReason = typeof TlsErrorReason.Type
+
+/**
+ * The schema of {@link TlsErrorReason}.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TlsErrorReason = Schema.Literal("CertificateVerify", "HostnameMismatch", "HandshakeTimeout", "Protocol")
 
 /**
  * A TLS handshake failed: the peer's certificate could not be verified, it does not match the
@@ -249,11 +365,14 @@ export type TlsErrorReason = "CertificateVerify" | "HostnameMismatch" | "Handsha
  * @since 0.1.0
  * @category errors
  */
-export class TlsError extends Data.TaggedError("TlsError")<{
-  readonly reason: TlsErrorReason
-  readonly code: string | undefined
-  readonly cause?: unknown
-}> {
+export class TlsError extends Schema.TaggedError<TlsError>("effect-sockets/TlsError")("TlsError", {
+  reason: TlsErrorReason,
+  code: Schema.UndefinedOr(Schema.String),
+  cause: optionalCause
+}) {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
   override get message() {
     return `TLS handshake failed: ${this.reason}${this.code ? ` (${this.code})` : ""}${
       this.cause === undefined ? "" : `: ${describe(this.cause)}`
@@ -268,10 +387,15 @@ export class TlsError extends Data.TaggedError("TlsError")<{
  * @since 0.1.0
  * @category errors
  */
-export class InvalidArgumentError extends Data.TaggedError("InvalidArgumentError")<{
-  readonly argument: string
-  readonly why: string
-}> {
+export class InvalidArgumentError extends Schema.TaggedError<InvalidArgumentError>(
+  "effect-sockets/InvalidArgumentError"
+)("InvalidArgumentError", {
+  argument: Schema.String,
+  why: Schema.String
+}) {
+  get [TypeId](): TypeId {
+    return TypeId
+  }
   override get message() {
     return `${this.argument} ${this.why}`
   }
@@ -296,3 +420,47 @@ export type NetError =
   | UnsupportedError
   | InvalidArgumentError
   | TlsError
+
+/**
+ * Whether `u` is an error of this family (also after it crossed the wire and was decoded).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isNetError = (u: unknown): u is NetError => hasProperty(u, TypeId)
+
+/**
+ * The schema of every error of this family, for an rpc's `error` (or any `Schema`-typed
+ * channel): `Rpc.make("Fetch", { success, error: NetError.NetErrorSchema })`. Each error's
+ * `cause` is encoded as its message.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const NetErrorSchema: Schema.Union<[
+  typeof EndOfStream,
+  typeof ClosedResourceError,
+  typeof BrokenResourceError,
+  typeof BusyResourceError,
+  typeof ConnectError,
+  typeof ResolveError,
+  typeof ListenError,
+  typeof IncompleteRead,
+  typeof DelimiterNotFound,
+  typeof UnsupportedError,
+  typeof InvalidArgumentError,
+  typeof TlsError
+]> = Schema.Union(
+  EndOfStream,
+  ClosedResourceError,
+  BrokenResourceError,
+  BusyResourceError,
+  ConnectError,
+  ResolveError,
+  ListenError,
+  IncompleteRead,
+  DelimiterNotFound,
+  UnsupportedError,
+  InvalidArgumentError,
+  TlsError
+)

@@ -34,6 +34,14 @@ export const flags = <const Names extends string>(defaults: Record<Names, string
   }
 }
 
+/** Takes a valueless switch such as `--tls` out of the command line: whether it was given. */
+export const switchFlag = (name: string): boolean => {
+  const at = process.argv.indexOf(`--${name}`, 2)
+  if (at === -1) return false
+  process.argv.splice(at, 1)
+  return true
+}
+
 /** Whether the module at `url` is the script node was started with. */
 export const isMain = (url: string): boolean =>
   process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === url

@@ -55,3 +55,34 @@ export {
    */
   type UnixStream
 } from "./Unix.js"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  type Connectable,
+  /**
+   * @since 0.1.0
+   */
+  type ConnectableError,
+  /**
+   * @since 0.1.0
+   */
+  ConnectableTypeId,
+  /**
+   * @since 0.1.0
+   */
+  isConnectable,
+  /**
+   * @since 0.1.0
+   */
+  makeConnectable,
+  /**
+   * @since 0.1.0
+   */
+  tcpConnectable,
+  /**
+   * @since 0.1.0
+   */
+  unixConnectable
+} from "./Connectable.js"

@@ -204,7 +204,9 @@ export const sendOne = (
       try {
         core.driver.send(bytes, port, host, (cause) => resume(cause ? Effect.fail(broken("send", cause)) : Effect.void))
       } catch (cause) {
-        resume(Effect.fail(new InvalidArgumentError({ argument: "payload", why: (cause as Error).message })))
+        resume(
+          Effect.fail(new InvalidArgumentError({ argument: "payload", why: String((cause as Error).message ?? cause) }))
+        )
       }
     })
   })
