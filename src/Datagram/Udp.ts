@@ -47,6 +47,15 @@ export interface UdpOptions {
    * socket, so beyond this the oldest waiting datagram is dropped and counted in `dropped`.
    */
   readonly receiveQueueSize?: number
+  /**
+   * IPV6_V6ONLY on an IPv6 socket (default `false`: an IPv6 socket bound to `::` also receives
+   * IPv4, through mapped addresses). `true` on an IPv4 socket is an `InvalidArgumentError`.
+   */
+  readonly ipv6Only?: boolean
+  /** SO_RCVBUF in bytes (1..2^30; Linux doubles it and clamps it to `net.core.rmem_max`). */
+  readonly receiveBufferSize?: number
+  /** SO_SNDBUF in bytes (1..2^30; Linux doubles it and clamps it to `net.core.wmem_max`). */
+  readonly sendBufferSize?: number
 }
 
 /**

@@ -19,6 +19,14 @@ export {
   /**
    * @since 0.1.0
    */
+  setTcpOptions,
+  /**
+   * @since 0.1.0
+   */
+  type TcpSocketOptions,
+  /**
+   * @since 0.1.0
+   */
   type TcpStream
 } from "./Tcp.js"
 

@@ -21,7 +21,16 @@ import { UdpDriver } from "./driver/udp.js"
 import { broken, listenFailed } from "./errors.js"
 import { codeOf, formatHostPort, systemError } from "./systemError.js"
 import { resolveFirst } from "./tcp.js"
-import { checkHost, checkPort, checkPositiveInt, checkReusePort, invalidHost, invalidPort } from "./validate.js"
+import {
+  checkBufferSizes,
+  checkHost,
+  checkIpv6Only,
+  checkPort,
+  checkPositiveInt,
+  checkReusePort,
+  invalidHost,
+  invalidPort
+} from "./validate.js"
 
 const DEFAULT_QUEUE = 1024
 
@@ -137,12 +146,28 @@ export const open = <A>(
     const queueSize = options.receiveQueueSize ?? DEFAULT_QUEUE
     yield* checkPositiveInt(queueSize, "receiveQueueSize")
     yield* checkReusePort(options.reusePort ?? false)
+    yield* checkIpv6Only(options.ipv6Only)
+    yield* checkBufferSizes(options)
+    if (options.ipv6Only === true && options.family === "IPv4") {
+      return yield* Effect.fail(
+        new InvalidArgumentError({ argument: "ipv6Only", why: "cannot be true on an IPv4 socket" })
+      )
+    }
     const wanted = remoteFamily ?? familyNumber(options.family)
     const local = options.localHost === undefined ? undefined : yield* resolveFirst(options.localHost, wanted)
     const family: 4 | 6 = local?.family ?? (wanted === 0 ? 4 : wanted)
     const address = local?.address ?? (family === 6 ? "::" : "0.0.0.0")
     const queue = new DatagramQueue<A>(queueSize)
-    const driver = new UdpDriver(family, options.reusePort ?? false)
+    if (options.ipv6Only === true && family === 4) {
+      return yield* Effect.fail(
+        new InvalidArgumentError({ argument: "ipv6Only", why: "cannot be true on an IPv4 socket" })
+      )
+    }
+    const driver = new UdpDriver(family, options.reusePort ?? false, {
+      ipv6Only: options.ipv6Only ?? false,
+      receiveBufferSize: options.receiveBufferSize,
+      sendBufferSize: options.sendBufferSize
+    })
     const close = Effect.async<void>((resume) => {
       if (!driver.closing) queue.close()
       driver.close(() => resume(Effect.void))

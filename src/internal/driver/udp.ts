@@ -12,6 +12,13 @@ export interface UdpEvents {
   readonly error: (cause: Error) => void
 }
 
+/** @internal Options fixed when the socket is created. */
+export interface UdpSocketOptions {
+  readonly ipv6Only: boolean
+  readonly receiveBufferSize?: number | undefined
+  readonly sendBufferSize?: number | undefined
+}
+
 /** @internal */
 export class UdpDriver {
   /** `close` was called (or a failed bind closed it). */
@@ -21,10 +28,14 @@ export class UdpDriver {
   private readonly socket: dgram.Socket
   private readonly closeWaiters: Array<() => void> = []
 
-  constructor(family: 4 | 6, reusePort: boolean) {
+  constructor(family: 4 | 6, reusePort: boolean, options: UdpSocketOptions = { ipv6Only: false }) {
+    // Node applies ipv6Only at bind and the buffer sizes right after it.
     this.socket = dgram.createSocket({
       type: family === 6 ? "udp6" : "udp4",
-      ...(reusePort ? { reusePort: true } : {})
+      ...(reusePort ? { reusePort: true } : {}),
+      ...(options.ipv6Only ? { ipv6Only: true } : {}),
+      ...(options.receiveBufferSize !== undefined ? { recvBufferSize: options.receiveBufferSize } : {}),
+      ...(options.sendBufferSize !== undefined ? { sendBufferSize: options.sendBufferSize } : {})
     } as dgram.SocketOptions)
     this.socket.on("close", () => {
       this.closed = true
