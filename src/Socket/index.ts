@@ -61,5 +61,9 @@ export {
   /**
    * @since 0.1.0
    */
+  type PeerCredentials,
+  /**
+   * @since 0.1.0
+   */
   type UnixStream
 } from "./Unix.js"
