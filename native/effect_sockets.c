@@ -711,6 +711,18 @@ static napi_value js_peer_credentials(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* O_NONBLOCK and FD_CLOEXEC on an fd made elsewhere (adopted sockets). */
+static napi_value js_set_nonblocking(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  if (!arg_int(env, argv[0], "fd", &fd)) return NULL;
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return throw_errno(env, errno, "fcntl");
+  int fd_flags = fcntl(fd, F_GETFD);
+  if (fd_flags < 0 || fcntl(fd, F_SETFD, fd_flags | FD_CLOEXEC) < 0) return throw_errno(env, errno, "fcntl");
+  return NULL;
+}
+
 /* fstat: "socket" | "file" (regular file) | "other" | "invalid" (EBADF). */
 static napi_value js_fd_type(napi_env env, napi_callback_info info) {
   ARGS(1);
@@ -993,6 +1005,7 @@ NAPI_MODULE_INIT() {
       FN("setsockoptInt", js_setsockopt_int),
       FN("fdType", js_fd_type),
       FN("peerCredentials", js_peer_credentials),
+      FN("setNonBlocking", js_set_nonblocking),
 #undef FN
   };
   napi_property_descriptor methods[] = {

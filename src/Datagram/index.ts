@@ -80,3 +80,10 @@ export {
    */
   type UnixSender
 } from "./Unix.js"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  fromFd
+} from "./Adopt.js"

@@ -262,3 +262,10 @@ export {
    */
   type UnixListenerOptions
 } from "./Unix.js"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  fromFd
+} from "./Adopt.js"

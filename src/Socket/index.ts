@@ -67,3 +67,14 @@ export {
    */
   type UnixStream
 } from "./Unix.js"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  fromFd,
+  /**
+   * @since 0.1.0
+   */
+  fromNetSocket
+} from "./Adopt.js"

@@ -201,6 +201,8 @@ export interface Addon {
    * ENOTCONN on an unconnected socket, ENOTSOCK/EBADF on other fds.
    */
   peerCredentials(fd: number): PeerCredentialsResult
+  /** fcntl: O_NONBLOCK and FD_CLOEXEC on an fd made elsewhere (one being adopted). */
+  setNonBlocking(fd: number): void
 
   readonly Poller: PollerConstructor
 }

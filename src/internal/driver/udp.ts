@@ -44,17 +44,32 @@ export class UdpDriver {
   }
 
   /** Binds; from then on datagrams and errors go to `events`. A failed bind closes the socket. */
-  bind(address: string, port: number, events: UdpEvents, callback: (error: Error | null) => void): void {
+  bind(
+    target: { readonly address: string; readonly port: number } | { readonly fd: number },
+    events: UdpEvents,
+    callback: (error: Error | null) => void
+  ): void {
     this.socket.once("error", (cause) => {
       this.close()
       callback(cause)
     })
-    this.socket.bind({ address, port }, () => {
-      this.socket.removeAllListeners("error")
-      this.socket.on("message", (payload, info) => events.message(payload, info.address, info.port))
-      this.socket.on("error", events.error)
-      callback(null)
-    })
+    // `{ fd }` adopts a socket made elsewhere (Node checks that it is UDP and takes it over).
+    try {
+      this.socket.bind(target, () => {
+        this.socket.removeAllListeners("error")
+        this.socket.on("message", (payload, info) => events.message(payload, info.address, info.port))
+        this.socket.on("error", events.error)
+        callback(null)
+      })
+    } catch (cause) {
+      this.close()
+      callback(cause instanceof Error ? cause : new Error(String(cause)))
+    }
+  }
+
+  /** The bound address, as Node reports it. */
+  address(): { readonly address: string; readonly port: number; readonly family: string } {
+    return this.socket.address()
   }
 
   /** connect(2); `callback` gets Node's answer. */
