@@ -6,6 +6,7 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as adopt from "../internal/adopt.js"
+import * as systemd from "../internal/systemd.js"
 import { checkPositiveInt } from "../internal/validate.js"
 import type { InvalidArgumentError, ListenError, UnsupportedError } from "../NetError.js"
 import { type UdpSocket, unconnectedOn as udpOn } from "./Udp.js"
@@ -39,4 +40,32 @@ export const fromFd = (
     const adopted = yield* adopt.datagramFromFd(fd, { maxDatagramSize, receiveQueueSize })
     if (adopted._tag === "udp") return udpOn(adopted.core)
     return adopted.remote === null ? unconnectedOn(adopted.core) : connectedOn(adopted.core, adopted.remote)
+  })
+
+/**
+ * The datagram sockets (UDP or UNIX) passed to this process by socket activation
+ * (`systemd-socket-activate --datagram`, `ListenDatagram=`), as `Listener.fromSystemd` reads
+ * them (sd_listen_fds(3): LISTEN_PID must be this process; LISTEN_FDNAMES names them; the
+ * variables are unset once read unless `keepEnvironment`). Stream fds are left for
+ * `Listener.fromSystemd`. Each socket owns its fd and closes it with the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromSystemd = (
+  options: { readonly name?: string; readonly keepEnvironment?: boolean } = {}
+): Effect.Effect<
+  ReadonlyArray<UdpSocket | UnixDatagramSocket | ConnectedUnixDatagramSocket>,
+  InvalidArgumentError | UnsupportedError | ListenError,
+  Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const sockets: Array<UdpSocket | UnixDatagramSocket | ConnectedUnixDatagramSocket> = []
+    for (const { fd } of yield* systemd.passedFds(options)) {
+      const { info } = yield* adopt.inspectFd(fd, "Datagram.fromSystemd")
+      if (info.type !== "dgram") continue
+      sockets.push(yield* fromFd(fd))
+      systemd.take(fd)
+    }
+    return sockets
   })

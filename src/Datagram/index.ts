@@ -85,5 +85,9 @@ export {
   /**
    * @since 0.1.0
    */
-  fromFd
+  fromFd,
+  /**
+   * @since 0.1.0
+   */
+  fromSystemd
 } from "./Adopt.js"

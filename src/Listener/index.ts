@@ -269,3 +269,18 @@ export {
    */
   fromFd
 } from "./Adopt.js"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  fromSystemd,
+  /**
+   * @since 0.1.0
+   */
+  layerSystemd,
+  /**
+   * @since 0.1.0
+   */
+  type SystemdOptions
+} from "./Systemd.js"
