@@ -30,7 +30,7 @@ const isOpen = (fd: number) => {
   }
 }
 
-/** python3 makes TCP/UDP sockets and passes them to us: [tcp client, tcp listener, udp, unbound tcp]. */
+/** python3 makes TCP/UDP sockets and passes them to us: [tcp client, tcp listener, udp, unbound tcp, connected udp]. */
 const peerScript = [
   "import socket, sys",
   "srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
@@ -40,7 +40,8 @@ const peerScript = [
   "cli = socket.create_connection(lst.getsockname()); acc, _ = lst.accept()",
   "udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(('127.0.0.1', 0))",
   "unbound = socket.socket(socket.AF_INET, socket.SOCK_STREAM)",
-  "socket.send_fds(c, [b'x'], [cli.fileno(), lst.fileno(), udp.fileno(), unbound.fileno()])",
+  "cudp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); cudp.connect(udp.getsockname())",
+  "socket.send_fds(c, [b'x'], [cli.fileno(), lst.fileno(), udp.fileno(), unbound.fileno(), cudp.fileno()])",
   "print(lst.getsockname()[1], udp.getsockname()[1])",
   "data = acc.recv(100); acc.sendall(data.upper())",
   "c.recv(1)"
@@ -51,7 +52,7 @@ const pythonFds = Effect.gen(function*() {
   const child = yield* spawnPython(peerScript, [at])
   yield* child.line()
   const carrier = yield* Socket.connectUnix(at)
-  const [, fds] = yield* carrier.receiveFds(1, 4)
+  const [, fds] = yield* carrier.receiveFds(1, 5)
   const [listenPort, udpPort] = (yield* child.line()).split(" ").map(Number)
   yield* Effect.addFinalizer(() => Effect.sync(() => fds.slice(3).forEach((fd) => isOpen(fd) && fs.closeSync(fd))))
   return {
@@ -59,6 +60,7 @@ const pythonFds = Effect.gen(function*() {
     listening: fds[1]!,
     udp: fds[2]!,
     unbound: fds[3]!,
+    connectedUdp: fds[4]!,
     listenPort: listenPort!,
     udpPort: udpPort!
   }
@@ -165,6 +167,16 @@ describe("adopting sockets (#15 item 3)", () => {
         expect([Buffer.from(payload).toString(), host, port]).toEqual(["to myself", "127.0.0.1", fds.udpPort])
       }))
       expect(isOpen(fds.udp)).toBe(false)
+    }))
+
+  it.scopedLive("F73 a connected UDP fd is UnsupportedError (Node's dgram adopts only unconnected), left open", () =>
+    Effect.gen(function*() {
+      const fds = yield* pythonFds
+      const error = yield* Effect.flip(Datagram.fromFd(fds.connectedUdp))
+      expect(error._tag).toBe("UnsupportedError")
+      expect((error as NetError.UnsupportedError).why).toMatch(/bind\(\{ fd \}\)/)
+      expect(isOpen(fds.connectedUdp)).toBe(true)
+      for (const fd of [fds.tcp, fds.listening, fds.udp]) fs.closeSync(fd)
     }))
 
   it.scopedLive("C52 Socket.fromFd adopts connected AF_UNIX fds on the addon, fd passing included", () =>
