@@ -62,7 +62,13 @@ export const fromSystemd = (
   Effect.gen(function*() {
     const sockets: Array<UdpSocket | UnixDatagramSocket | ConnectedUnixDatagramSocket> = []
     for (const { fd } of yield* systemd.passedFds(options)) {
-      const { info } = yield* adopt.inspectFd(fd, "Datagram.fromSystemd")
+      // Not a socket (ListenFIFO=, ListenSpecial=…): not ours to take.
+      const inspected = yield* Effect.either(adopt.inspectFd(fd, "Datagram.fromSystemd"))
+      if (inspected._tag === "Left") {
+        if (inspected.left._tag === "UnsupportedError") return yield* Effect.fail(inspected.left)
+        continue
+      }
+      const { info } = inspected.right
       if (info.type !== "dgram") continue
       sockets.push(yield* fromFd(fd))
       systemd.take(fd)

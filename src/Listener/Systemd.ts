@@ -45,7 +45,13 @@ export const fromSystemd = (
     const fds = yield* systemd.passedFds(options)
     const listeners: Array<Listener> = []
     for (const { fd } of fds) {
-      const { info } = yield* adopt.inspectFd(fd, "Listener.fromSystemd")
+      // Not a socket (ListenFIFO=, ListenSpecial=…): not ours to take.
+      const inspected = yield* Effect.either(adopt.inspectFd(fd, "Listener.fromSystemd"))
+      if (inspected._tag === "Left") {
+        if (inspected.left._tag === "UnsupportedError") return yield* Effect.fail(inspected.left)
+        continue
+      }
+      const { info } = inspected.right
       if (info.type !== "stream" || !info.listening) continue
       const listener = yield* Effect.acquireRelease(adopt.listenerFromFd(fd, 511), (l): Effect.Effect<void> => l.close)
       systemd.take(fd)
