@@ -672,6 +672,57 @@ static napi_value js_setsockopt_int(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The connected peer's credentials as the kernel recorded them at connect (or socketpair):
+ * { pid, uid, gid }. Linux: SO_PEERCRED. Elsewhere: getpeereid (pid from LOCAL_PEERPID where
+ * it exists, else -1). */
+static napi_value js_peer_credentials(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  if (!arg_int(env, argv[0], "fd", &fd)) return NULL;
+  int64_t pid, uid, gid;
+#ifdef SO_PEERCRED
+  struct ucred credentials;
+  socklen_t length = sizeof credentials;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) < 0) return throw_errno(env, errno, "getsockopt");
+  pid = credentials.pid;
+  uid = credentials.uid;
+  gid = credentials.gid;
+#else
+  uid_t peer_uid;
+  gid_t peer_gid;
+  if (getpeereid(fd, &peer_uid, &peer_gid) < 0) return throw_errno(env, errno, "getpeereid");
+  uid = peer_uid;
+  gid = peer_gid;
+  pid = -1;
+#ifdef LOCAL_PEERPID
+  pid_t peer_pid;
+  socklen_t pid_length = sizeof peer_pid;
+  if (getsockopt(fd, SOL_LOCAL, LOCAL_PEERPID, &peer_pid, &pid_length) == 0) pid = peer_pid;
+#endif
+#endif
+  napi_value result, value;
+  NAPI(napi_create_object(env, &result));
+  NAPI(napi_create_int64(env, pid, &value));
+  NAPI(napi_set_named_property(env, result, "pid", value));
+  NAPI(napi_create_int64(env, uid, &value));
+  NAPI(napi_set_named_property(env, result, "uid", value));
+  NAPI(napi_create_int64(env, gid, &value));
+  NAPI(napi_set_named_property(env, result, "gid", value));
+  return result;
+}
+
+/* O_NONBLOCK and FD_CLOEXEC on an fd made elsewhere (adopted sockets). */
+static napi_value js_set_nonblocking(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  if (!arg_int(env, argv[0], "fd", &fd)) return NULL;
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return throw_errno(env, errno, "fcntl");
+  int fd_flags = fcntl(fd, F_GETFD);
+  if (fd_flags < 0 || fcntl(fd, F_SETFD, fd_flags | FD_CLOEXEC) < 0) return throw_errno(env, errno, "fcntl");
+  return NULL;
+}
+
 /* fstat: "socket" | "file" (regular file) | "other" | "invalid" (EBADF). */
 static napi_value js_fd_type(napi_env env, napi_callback_info info) {
   ARGS(1);
@@ -926,6 +977,12 @@ static bool set_int(napi_env env, napi_value object, const char* name, int value
   return napi_create_int32(env, value, &number) == napi_ok && napi_set_named_property(env, object, name, number) == napi_ok;
 }
 
+#ifdef SO_DOMAIN
+#define SO_DOMAIN_OR_MINUS_1 SO_DOMAIN
+#else
+#define SO_DOMAIN_OR_MINUS_1 (-1) /* not on macOS: the family comes from getsockname there */
+#endif
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor functions[] = {
 #define FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
@@ -947,6 +1004,8 @@ NAPI_MODULE_INIT() {
       FN("getsockoptInt", js_getsockopt_int),
       FN("setsockoptInt", js_setsockopt_int),
       FN("fdType", js_fd_type),
+      FN("peerCredentials", js_peer_credentials),
+      FN("setNonBlocking", js_set_nonblocking),
 #undef FN
   };
   napi_property_descriptor methods[] = {
@@ -965,6 +1024,9 @@ NAPI_MODULE_INIT() {
       !set_int(env, constants, "SO_TYPE", SO_TYPE) || !set_int(env, constants, "SO_ERROR", SO_ERROR) ||
       !set_int(env, constants, "SOCK_STREAM", SOCK_STREAM) || !set_int(env, constants, "SOCK_DGRAM", SOCK_DGRAM) ||
       !set_int(env, constants, "SUN_PATH_SIZE", (int)SUN_PATH_SIZE) ||
+      !set_int(env, constants, "SO_DOMAIN", SO_DOMAIN_OR_MINUS_1) ||
+      !set_int(env, constants, "SO_ACCEPTCONN", SO_ACCEPTCONN) || !set_int(env, constants, "AF_UNIX", AF_UNIX) ||
+      !set_int(env, constants, "AF_INET", AF_INET) || !set_int(env, constants, "AF_INET6", AF_INET6) ||
       napi_object_freeze(env, constants) != napi_ok ||
       napi_set_named_property(env, exports, "constants", constants) != napi_ok ||
       !set_int(env, exports, "apiVersion", API_VERSION))

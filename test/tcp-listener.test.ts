@@ -243,7 +243,7 @@ describe("B: TCP listeners", () => {
 
   // B37 (adopting an already bound/listening socket: `SocketListener.from_socket`) is not
   // applicable: effect-sockets has no adoption API yet.
-  it.skip("B37 adopting a listening socket: not applicable (no adoption API yet)", () => {})
+  // B37 adopting a listening socket: test/adopt.test.ts (Listener.fromFd)
 
   // B39 needs "no dual stack" forced by fault injection, which we do not have. (Where the
   // system has no IPv6, the port binds 0.0.0.0 alone: one listener, not AnyIO's two.)

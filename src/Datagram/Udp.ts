@@ -8,7 +8,7 @@ import type * as Scope from "effect/Scope"
 import type { InetAddress } from "../ByteStream.js"
 import { untilClosed } from "../internal/datagram.js"
 import { resolveFirst } from "../internal/tcp.js"
-import { base, connect, open, sendOne } from "../internal/udp.js"
+import { base, connect, type Core, open, sendOne } from "../internal/udp.js"
 import { checkHost, checkOptions, checkPort } from "../internal/validate.js"
 import {
   type BrokenResourceError,
@@ -48,6 +48,15 @@ export interface UdpOptions {
    * socket, so beyond this the oldest waiting datagram is dropped and counted in `dropped`.
    */
   readonly receiveQueueSize?: number
+  /**
+   * IPV6_V6ONLY on an IPv6 socket (default `false`: an IPv6 socket bound to `::` also receives
+   * IPv4, through mapped addresses). `true` on an IPv4 socket is an `InvalidArgumentError`.
+   */
+  readonly ipv6Only?: boolean
+  /** SO_RCVBUF in bytes (1..2^30; Linux doubles it and clamps it to `net.core.rmem_max`). */
+  readonly receiveBufferSize?: number
+  /** SO_SNDBUF in bytes (1..2^30; Linux doubles it and clamps it to `net.core.wmem_max`). */
+  readonly sendBufferSize?: number
 }
 
 /**
@@ -132,18 +141,25 @@ export const createUdpSocket = (
     if (options === undefined || (options.family === undefined && options.localHost === undefined)) {
       return yield* Effect.fail(new InvalidArgumentError({ argument: "options", why: "need family or localHost" }))
     }
-    const core = yield* open(
-      options,
-      (payload, host, port): readonly [Uint8Array, UdpEndpoint] => [payload, [host, port]]
-    )
-    const receive = core.queue.take
-    return {
-      ...base(core),
-      receive,
-      sendto: (payload, host, port) => sendOne(core, payload, { host, port }),
-      stream: untilClosed(receive)
-    }
+    return unconnectedOn(yield* open(options, toEndpoint))
   })
+
+/** @internal What an unconnected socket's queue holds. */
+export const toEndpoint = (payload: Buffer, host: string, port: number): readonly [Uint8Array, UdpEndpoint] => [
+  payload,
+  [host, port]
+]
+
+/** @internal The unconnected socket over a core. */
+export const unconnectedOn = (core: Core<readonly [Uint8Array, UdpEndpoint]>): UdpSocket => {
+  const receive = core.queue.take
+  return {
+    ...base(core),
+    receive,
+    sendto: (payload, host, port) => sendOne(core, payload, { host, port }),
+    stream: untilClosed(receive)
+  }
+}
 
 /**
  * A UDP socket connected to `remoteHost:remotePort` (the first address a name resolves to):

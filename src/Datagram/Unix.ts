@@ -82,36 +82,39 @@ const localAddressOf = (core: DatagramCore): UnixAddress => toUnixAddress(core.d
 export const createUnixDatagramSocket = (
   options: UnixDatagramOptions = {}
 ): Effect.Effect<UnixDatagramSocket, ListenError | InvalidArgumentError | UnsupportedError, Scope.Scope> =>
-  Effect.map(open("createUnixDatagramSocket", options), (core) => {
-    // A server mostly answers the peer it last heard from: the last sender's path and the last
-    // destination are remembered instead of converted again per datagram (strings only, which
-    // nobody can change under us).
-    let lastSender: readonly [Buffer, string] | undefined
-    const senderText = (address: Buffer | null): UnixSender => {
-      if (address !== null && lastSender !== undefined && lastSender[0].equals(address)) return lastSender[1]
-      const sender = senderOf(address)
-      if (address !== null && typeof sender === "string") lastSender = [address, sender]
-      return sender
-    }
-    let lastDestination: readonly [string, Buffer] | undefined
-    const receive = core.receive((payload, sender) => [payload, senderText(sender)] as const)
-    return {
-      attributes: { family: "unix" as const, localAddress: localAddressOf(core) },
-      receive,
-      sendto: (payload, path) => {
-        const bytes = toBytes(payload, "payload")
-        if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
-        return typeof path === "string" && path === lastDestination?.[0]
-          ? core.send(bytes, lastDestination[1])
-          : Effect.flatMap(toPathBytes(path), (pathBytes) => {
-            if (typeof path === "string") lastDestination = [path, pathBytes]
-            return core.send(bytes, pathBytes)
-          })
-      },
-      stream: untilClosed(receive),
-      close: core.close
-    }
-  })
+  Effect.map(open("createUnixDatagramSocket", options), unconnectedOn)
+
+/** @internal The unconnected socket over a core. */
+export const unconnectedOn = (core: DatagramCore): UnixDatagramSocket => {
+  // A server mostly answers the peer it last heard from: the last sender's path and the last
+  // destination are remembered instead of converted again per datagram (strings only, which
+  // nobody can change under us).
+  let lastSender: readonly [Buffer, string] | undefined
+  const senderText = (address: Buffer | null): UnixSender => {
+    if (address !== null && lastSender !== undefined && lastSender[0].equals(address)) return lastSender[1]
+    const sender = senderOf(address)
+    if (address !== null && typeof sender === "string") lastSender = [address, sender]
+    return sender
+  }
+  let lastDestination: readonly [string, Buffer] | undefined
+  const receive = core.receive((payload, sender) => [payload, senderText(sender)] as const)
+  return {
+    attributes: { family: "unix" as const, localAddress: localAddressOf(core) },
+    receive,
+    sendto: (payload, path) => {
+      const bytes = toBytes(payload, "payload")
+      if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
+      return typeof path === "string" && path === lastDestination?.[0]
+        ? core.send(bytes, lastDestination[1])
+        : Effect.flatMap(toPathBytes(path), (pathBytes) => {
+          if (typeof path === "string") lastDestination = [path, pathBytes]
+          return core.send(bytes, pathBytes)
+        })
+    },
+    stream: untilClosed(receive),
+    close: core.close
+  }
+}
 
 /**
  * A UNIX datagram socket connected to `remotePath`: `send` needs no path and only that peer's
@@ -135,15 +138,20 @@ export const createConnectedUnixDatagramSocket = (
       try: () => core.driver.connect(remote),
       catch: (cause) => connectFailed(describePath(remote), 0, cause)
     })
-    const receive = core.receive((payload) => payload)
-    return {
-      attributes: { family: "unix" as const, localAddress: localAddressOf(core), remoteAddress: toUnixAddress(remote) },
-      receive,
-      send: (payload: Uint8Array | string) => {
-        const bytes = toBytes(payload, "payload")
-        return bytes instanceof InvalidArgumentError ? Effect.fail(bytes) : core.send(bytes, null)
-      },
-      stream: untilClosed(receive),
-      close: core.close
-    }
+    return connectedOn(core, remote)
   })
+
+/** @internal The connected socket over a core whose fd is connected to `remote`. */
+export const connectedOn = (core: DatagramCore, remote: Uint8Array | null): ConnectedUnixDatagramSocket => {
+  const receive = core.receive((payload) => payload)
+  return {
+    attributes: { family: "unix" as const, localAddress: localAddressOf(core), remoteAddress: toUnixAddress(remote) },
+    receive,
+    send: (payload: Uint8Array | string) => {
+      const bytes = toBytes(payload, "payload")
+      return bytes instanceof InvalidArgumentError ? Effect.fail(bytes) : core.send(bytes, null)
+    },
+    stream: untilClosed(receive),
+    close: core.close
+  }
+}

@@ -80,3 +80,14 @@ export {
    */
   type UnixSender
 } from "./Unix.js"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  fromFd,
+  /**
+   * @since 0.1.0
+   */
+  fromSystemd
+} from "./Adopt.js"

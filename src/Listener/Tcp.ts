@@ -16,8 +16,17 @@ import * as internal from "../internal/listener.js"
 import { formatHostPort } from "../internal/systemError.js"
 import * as tcp from "../internal/tcp.js"
 import * as tlsListener from "../internal/tlsListener.js"
-import { checkBacklog, checkHost, checkOptions, checkPort, checkReusePort } from "../internal/validate.js"
-import { type InvalidArgumentError, ListenError, type ResolveError, type UnsupportedError } from "../NetError.js"
+import {
+  checkBacklog,
+  checkHost,
+  checkIpv6Only,
+  checkOptions,
+  checkPort,
+  checkReusePort,
+  checkTcpSocketOptions
+} from "../internal/validate.js"
+import { InvalidArgumentError, ListenError, type ResolveError, type UnsupportedError } from "../NetError.js"
+import type { TcpSocketOptions } from "../Socket/Tcp.js"
 import type { TlsOptions } from "../Socket/Tls.js"
 import type { Listener as ListenerService, TcpListenerService, TlsListenerService } from "./index.js"
 
@@ -45,7 +54,7 @@ export class TlsListener extends Context.Tag("effect-sockets/TlsListener")<TlsLi
  * @since 0.1.0
  * @category models
  */
-export interface TcpListenerOptions {
+export interface TcpListenerOptions extends TcpSocketOptions {
   /** An IP address or a name (every address it resolves to is bound). Default: all addresses, dual stack. */
   readonly localHost?: string
   /** The port; `0` (default) picks a free port, the same one on every address. */
@@ -56,6 +65,14 @@ export interface TcpListenerOptions {
   readonly backlog?: number
   /** SO_REUSEPORT, so several listeners can share the port (needs Node 22.12+). */
   readonly reusePort?: boolean
+  /**
+   * IPV6_V6ONLY on the wildcard IPv6 socket (`localHost` unset or `"::"`): `true` serves IPv6
+   * only, `false` (the default, unless `family: "IPv6"`) IPv4 too, through mapped addresses.
+   * Other IPv6 addresses are always bound IPv6-only; `true` with `family: "IPv4"` is an
+   * `InvalidArgumentError`. (`keepAlive`, `noDelay` and the buffer sizes apply to each
+   * accepted connection.)
+   */
+  readonly ipv6Only?: boolean
   /** Serve TLS: certificate, key and the rest (see `withTls`). */
   readonly tls?: TlsOptions
 }
@@ -73,9 +90,11 @@ const plan = (options: TcpListenerOptions): Effect.Effect<Array<Plan>, ResolveEr
   const host = options.localHost
   if (host === undefined) {
     if (family === "IPv4") return Effect.succeed([{ host: "0.0.0.0", ipv6Only: false }])
-    return Effect.succeed([{ host: "::", ipv6Only: family === "IPv6" }])
+    return Effect.succeed([{ host: "::", ipv6Only: options.ipv6Only ?? family === "IPv6" }])
   }
-  if (ipFamily(host) !== 0) return Effect.succeed([{ host, ipv6Only: host !== "::" || family === "IPv6" }])
+  if (ipFamily(host) !== 0) {
+    return Effect.succeed([{ host, ipv6Only: host !== "::" || (options.ipv6Only ?? family === "IPv6") }])
+  }
   return tcp.lookup(host, family === "IPv4" ? 4 : family === "IPv6" ? 6 : 0).pipe(
     Effect.map((addresses) =>
       [...new Set(addresses.map((a) => a.address))].map((address) => ({ host: address, ipv6Only: true }))
@@ -170,6 +189,15 @@ export const createTcpListener: {
     if (options.localHost !== undefined) yield* checkHost(options.localHost, "localHost")
     const reusePort = options.reusePort ?? false
     yield* checkReusePort(reusePort)
+    yield* checkIpv6Only(options.ipv6Only)
+    if (options.ipv6Only === true && options.family === "IPv4") {
+      return yield* Effect.fail(
+        new InvalidArgumentError({ argument: "ipv6Only", why: "cannot be true with family IPv4" })
+      )
+    }
+    const socketOptions = yield* checkTcpSocketOptions(options)
+    const perConnection = socketOptions.keepAlive !== undefined || socketOptions.receiveBufferSize !== undefined ||
+      socketOptions.sendBufferSize !== undefined || socketOptions.noDelay === false
     // A TLS listener's certificate and key are checked before anything is bound.
     const tls = options.tls === undefined ? undefined : yield* tlsListener.serverOptions(options.tls)
     const plans = yield* plan(options)
@@ -178,7 +206,7 @@ export const createTcpListener: {
         // No IPv6 on this system: the dual-stack default falls back to IPv4 only.
         Effect.catchIf(
           (error) =>
-            options.localHost === undefined && (options.family ?? "any") === "any" &&
+            options.localHost === undefined && (options.family ?? "any") === "any" && options.ipv6Only !== true &&
             (error.reason === "AddressNotAvailable" ||
               (error.cause as { code?: string } | undefined)?.code === "EAFNOSUPPORT"),
           () => bindAll([{ host: "0.0.0.0", ipv6Only: false }], port, backlog, reusePort)
@@ -194,7 +222,7 @@ export const createTcpListener: {
         return formatHostPort(a.host, a.port)
       }).join(", "),
       backlog,
-      wrap: tcp.makeTcpStream
+      wrap: perConnection ? tcp.makeAcceptedTcpStream(socketOptions) : tcp.makeTcpStream
     })
     yield* Effect.addFinalizer(() => listener.close)
     return tls ? tlsListener.make(listener, tls) : listener

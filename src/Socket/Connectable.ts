@@ -9,7 +9,14 @@ import type * as Effect from "effect/Effect"
 import { hasProperty } from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import type { ByteStream } from "../ByteStream.js"
-import type { BrokenResourceError, ConnectError, InvalidArgumentError, ResolveError, TlsError } from "../NetError.js"
+import type {
+  BrokenResourceError,
+  ConnectError,
+  InvalidArgumentError,
+  ResolveError,
+  TlsError,
+  UnsupportedError
+} from "../NetError.js"
 import { connectTcp, type ConnectTcpOptions, type ConnectTlsOptions, type TcpStream } from "./Tcp.js"
 import type { TlsStream } from "./Tls.js"
 import { connectUnix, type UnixStream } from "./Unix.js"
@@ -27,13 +34,20 @@ export const ConnectableTypeId: unique symbol = Symbol.for("effect-sockets/Conne
 export type ConnectableTypeId = typeof ConnectableTypeId
 
 /**
- * The failures of a connectable's `connect`. `BrokenResourceError` is the transport failing
- * during a TLS handshake (the same as `connectTcp`'s).
+ * The failures of a connectable's `connect`, the same as `connectTcp`'s: `BrokenResourceError`
+ * is the transport failing during a TLS handshake, `UnsupportedError` a socket option that needs
+ * the native addon.
  *
  * @since 0.1.0
  * @category models
  */
-export type ConnectableError = ConnectError | ResolveError | TlsError | InvalidArgumentError | BrokenResourceError
+export type ConnectableError =
+  | ConnectError
+  | ResolveError
+  | TlsError
+  | InvalidArgumentError
+  | BrokenResourceError
+  | UnsupportedError
 
 /**
  * Something that opens a new connection each time `connect` runs; the stream is closed when

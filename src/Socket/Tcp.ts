@@ -13,14 +13,16 @@ import type { ByteStream, InetAddress } from "../ByteStream.js"
 import { ipFamily, type ResolvedAddress } from "../internal/driver/dns.js"
 import * as tcp from "../internal/tcp.js"
 import { invalidTlsOptions } from "../internal/tls.js"
-import { checkHost, checkOptions, checkPort, decodeDuration } from "../internal/validate.js"
+import { checkHost, checkOptions, checkPort, checkTcpSocketOptions, decodeDuration } from "../internal/validate.js"
 import {
   type BrokenResourceError,
+  type ClosedResourceError,
   type ConnectAttempt,
   ConnectError,
   type InvalidArgumentError,
   ResolveError,
-  type TlsError
+  type TlsError,
+  type UnsupportedError
 } from "../NetError.js"
 import { type TlsOptions, type TlsStream, wrapTls } from "./Tls.js"
 
@@ -40,20 +42,44 @@ export interface TcpStream extends ByteStream {
 }
 
 /**
+ * Socket options of a TCP stream: on {@link connectTcp}, on a TCP listener (applied to each
+ * accepted connection) and on an open stream ({@link setTcpOptions}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TcpSocketOptions {
+  /**
+   * SO_KEEPALIVE: `false` (the default), `true` (probes after the system's idle time,
+   * `net.ipv4.tcp_keepalive_time`), or the idle time before the first probe (TCP_KEEPIDLE), a
+   * whole number of seconds from 1 to 32767.
+   */
+  readonly keepAlive?: boolean | Duration.DurationInput
+  /** TCP_NODELAY (default `true` on connect and accept; on {@link setTcpOptions}, unchanged). */
+  readonly noDelay?: boolean
+  /**
+   * SO_RCVBUF in bytes (1..2^30). Linux doubles the value for its bookkeeping (reading it back
+   * gives twice this) and clamps it to `net.core.rmem_max`. Node has no setter for it: it is set
+   * on the socket's fd through the native addon, so without the addon it is an `UnsupportedError`.
+   */
+  readonly receiveBufferSize?: number
+  /** SO_SNDBUF in bytes, as `receiveBufferSize` (clamped to `net.core.wmem_max`). */
+  readonly sendBufferSize?: number
+}
+
+/**
  * Options of {@link connectTcp}.
  *
  * @since 0.1.0
  * @category models
  */
-export interface ConnectTcpOptions {
+export interface ConnectTcpOptions extends TcpSocketOptions {
   /** The local address to bind to before connecting (an IP address or a name). */
   readonly localHost?: string
   /** The local port to bind to before connecting. */
   readonly localPort?: number
   /** How long an attempt runs before the next address is tried in parallel (default 250 ms). */
   readonly happyEyeballsDelay?: Duration.DurationInput
-  /** TCP_NODELAY on the connected socket (default `true`). */
-  readonly noDelay?: boolean
   /**
    * Resolves a host name to IP addresses, in preference order (default: the system resolver,
    * `getaddrinfo`). For service discovery, or to make happy eyeballs deterministic in tests.
@@ -116,12 +142,12 @@ export type ConnectTlsOptions =
 export const connectTcp: {
   (host: string, port: number, options: ConnectTlsOptions): Effect.Effect<
     TlsStream & TcpStream,
-    ConnectError | ResolveError | InvalidArgumentError | TlsError | BrokenResourceError,
+    ConnectError | ResolveError | InvalidArgumentError | UnsupportedError | TlsError | BrokenResourceError,
     Scope.Scope
   >
   (host: string, port: number, options?: ConnectTcpOptions): Effect.Effect<
     TcpStream,
-    ConnectError | ResolveError | InvalidArgumentError | TlsError | BrokenResourceError,
+    ConnectError | ResolveError | InvalidArgumentError | UnsupportedError | TlsError | BrokenResourceError,
     Scope.Scope
   >
 } = (
@@ -131,7 +157,7 @@ export const connectTcp: {
 ): Effect.Effect<
   // The TLS overload's stream is a TlsStream whose attributes include the TCP ones.
   any,
-  ConnectError | ResolveError | InvalidArgumentError | TlsError | BrokenResourceError,
+  ConnectError | ResolveError | InvalidArgumentError | UnsupportedError | TlsError | BrokenResourceError,
   Scope.Scope
 > =>
   Effect.gen(function*() {
@@ -149,6 +175,9 @@ export const connectTcp: {
       const invalid = invalidTlsOptions(options.tls, "tls")
       if (invalid) return yield* Effect.fail(invalid)
     }
+    const socketOptions = yield* checkTcpSocketOptions(options)
+    const afterConnect = socketOptions.keepAlive !== undefined || socketOptions.receiveBufferSize !== undefined ||
+      socketOptions.sendBufferSize !== undefined
 
     const local = options.localHost === undefined
       ? undefined
@@ -178,7 +207,8 @@ export const connectTcp: {
           port,
           localAddress: local?.address,
           localPort: options.localPort,
-          noDelay: options.noDelay ?? true
+          noDelay: options.noDelay ?? true,
+          socketOptions: afterConnect ? { ...socketOptions, noDelay: undefined } : undefined
         })),
       "effect-sockets.connectTcp",
       { attributes: { host, port } }
@@ -199,6 +229,20 @@ export const connectTcp: {
     )
     return tlsStream as TlsStream & TcpStream
   })
+
+/**
+ * Changes socket options of an open TCP stream (one made by {@link connectTcp} or accepted by a
+ * TCP listener; not a TLS stream over it). Options left out are unchanged. Bad values are an
+ * `InvalidArgumentError` before anything is changed; a closed stream is `ClosedResourceError`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const setTcpOptions = (
+  stream: TcpStream,
+  options: TcpSocketOptions
+): Effect.Effect<void, InvalidArgumentError | UnsupportedError | ClosedResourceError | BrokenResourceError> =>
+  Effect.flatMap(checkTcpSocketOptions(options), (checked) => tcp.setSocketOptions(stream, checked))
 
 /**
  * Starts one attempt per target, staggered by `delay` (or at once when the previous attempt

@@ -12,6 +12,18 @@ import * as unixStream from "../internal/unixStream.js"
 import type { ConnectError, InvalidArgumentError, UnsupportedError } from "../NetError.js"
 
 /**
+ * The credentials of a UNIX stream's peer process, as the kernel recorded them at connect.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PeerCredentials {
+  readonly pid: number
+  readonly uid: number
+  readonly gid: number
+}
+
+/**
  * An open file descriptor, or an object that owns one: a `fs.promises.FileHandle`, a
  * `net.Socket`, or an open effect-sockets stream. Anything else is an argument error.
  *
@@ -31,6 +43,13 @@ export interface UnixStream extends ByteStream {
     readonly family: "unix"
     readonly localAddress: UnixAddress
     readonly remoteAddress: UnixAddress
+    /**
+     * Who is at the other end (SO_PEERCRED), read once when the stream was accepted or
+     * connected: the peer process's pid, uid and gid at its connect() (a server sees the
+     * client's, a client the server's as of its listen()). Present on addon streams; absent on
+     * the `node:net` fallback (no addon), which cannot read it.
+     */
+    readonly peerCredentials?: PeerCredentials
     readonly [key: string]: unknown
   }
   /**

@@ -19,6 +19,14 @@ export {
   /**
    * @since 0.1.0
    */
+  setTcpOptions,
+  /**
+   * @since 0.1.0
+   */
+  type TcpSocketOptions,
+  /**
+   * @since 0.1.0
+   */
   type TcpStream
 } from "./Tcp.js"
 
@@ -50,6 +58,10 @@ export {
    * @since 0.1.0
    */
   type FdLike,
+  /**
+   * @since 0.1.0
+   */
+  type PeerCredentials,
   /**
    * @since 0.1.0
    */
@@ -86,3 +98,14 @@ export {
    */
   unixConnectable
 } from "./Connectable.js"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  fromFd,
+  /**
+   * @since 0.1.0
+   */
+  fromNetSocket
+} from "./Adopt.js"

@@ -175,6 +175,8 @@ export class AddonStream {
 /** @internal A UnixStream owning a connected addon socket. */
 export const make = (addon: Addon, fd: number): UnixStream => {
   const core = new AddonStream(addon, fd)
+  // Read once, now: SO_PEERCRED is what the kernel recorded when the peer connected.
+  const credentials = core.driver.peerCredentials()
   return makeByteStream({
     receive: core.receive,
     send: core.send,
@@ -185,7 +187,8 @@ export const make = (addon: Addon, fd: number): UnixStream => {
     attributes: {
       family: "unix" as const,
       localAddress: toUnixAddress(core.driver.localPath()),
-      remoteAddress: toUnixAddress(core.driver.peerPath())
+      remoteAddress: toUnixAddress(core.driver.peerPath()),
+      ...(credentials === undefined ? {} : { peerCredentials: credentials })
     },
     // Passing the stream itself with sendFds passes the fd it owns.
     [OwnedFdKey]: () => (core.driver.closed ? undefined : fd)

@@ -50,6 +50,11 @@ export class NetStream {
     this.receiveDefault = this.makeReceive(DEFAULT_MAX_BYTES)
   }
 
+  /** The socket, while this stream still owns it open (not closed, detached or released). */
+  get liveSocket(): net.Socket | undefined {
+    return this.closed || this.detached || this.driver.released ? undefined : this.driver.socket
+  }
+
   /**
    * Hands the socket to a new owner (Node's native TLS) with the bytes received but not yet
    * taken put back into it, or returns undefined when this stream is in use or past its
@@ -184,3 +189,9 @@ const cores = new WeakMap<ByteStream, NetStream>()
  * `NetStream.detach`), or undefined for any other stream or one already in use.
  */
 export const detachSocket = (stream: ByteStream): net.Socket | undefined => cores.get(stream)?.detach()
+
+/** @internal The socket under a stream made by `make` while it is open, else undefined. */
+export const liveSocketOf = (stream: ByteStream): net.Socket | undefined => cores.get(stream)?.liveSocket
+
+/** @internal Whether `stream` was made by `make` (a stream over a `net.Socket` of ours). */
+export const isNetStream = (stream: ByteStream): boolean => cores.has(stream)

@@ -5,10 +5,18 @@
  */
 import * as Effect from "effect/Effect"
 import type * as net from "node:net"
-import { type ConnectAttempt, ResolveError, type ResolveErrorReason } from "../NetError.js"
+import {
+  type BrokenResourceError,
+  type ClosedResourceError,
+  type ConnectAttempt,
+  InvalidArgumentError,
+  ResolveError,
+  type ResolveErrorReason
+} from "../NetError.js"
 import type { TcpStream } from "../Socket/Tcp.js"
 import * as dns from "./driver/dns.js"
 import * as driver from "./driver/tcp.js"
+import { broken, closed } from "./errors.js"
 import * as netStream from "./netStream.js"
 import { codeOf, reasonOf } from "./systemError.js"
 
@@ -64,3 +72,38 @@ export const bind = (options: driver.BindOptions): Effect.Effect<net.Server, Err
 
 /** @internal A TcpStream owning a connected TCP socket (client or accepted). */
 export const makeTcpStream = (socket: net.Socket): TcpStream => netStream.make(socket, driver.inetAttributes(socket))
+
+/**
+ * @internal
+ * A TcpStream owning an accepted socket, with the listener's socket options applied first. If
+ * they cannot be applied, the socket is destroyed with that error: the handler's first
+ * receive or send reports it (a `BrokenResourceError`).
+ */
+export const makeAcceptedTcpStream =
+  (options: driver.TcpSocketOptions | undefined) => (socket: net.Socket): TcpStream => {
+    if (options !== undefined) {
+      const failed = driver.applySocketOptions(socket, options)
+      if (failed) socket.destroy(failed)
+    }
+    return makeTcpStream(socket)
+  }
+
+/** @internal Applies validated socket options to an open TCP stream of ours. */
+export const setSocketOptions = (
+  stream: TcpStream,
+  options: driver.TcpSocketOptions
+): Effect.Effect<void, InvalidArgumentError | ClosedResourceError | BrokenResourceError> =>
+  Effect.suspend((): Effect.Effect<void, InvalidArgumentError | ClosedResourceError | BrokenResourceError> => {
+    if (!netStream.isNetStream(stream)) {
+      return Effect.fail(
+        new InvalidArgumentError({
+          argument: "stream",
+          why: "must be a TCP stream made by connectTcp or a TCP listener"
+        })
+      )
+    }
+    const socket = netStream.liveSocketOf(stream)
+    if (socket === undefined) return Effect.fail(closed("setSocketOptions"))
+    const failed = driver.applySocketOptions(socket, options)
+    return failed ? Effect.fail(broken("setSocketOptions", failed)) : Effect.void
+  })

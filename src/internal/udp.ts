@@ -18,11 +18,20 @@ import {
 import { toBytes } from "./byteStream.js"
 import { DatagramQueue } from "./datagramQueue.js"
 import { ipFamily } from "./driver/dns.js"
-import { UdpDriver } from "./driver/udp.js"
+import { UdpDriver, type UdpSocketOptions } from "./driver/udp.js"
 import { broken, connectFailed, listenFailed } from "./errors.js"
 import { codeOf, formatHostPort, systemError } from "./systemError.js"
 import { resolveFirst } from "./tcp.js"
-import { checkHost, checkPort, checkPositiveInt, checkReusePort, invalidHost, invalidPort } from "./validate.js"
+import {
+  checkBufferSizes,
+  checkHost,
+  checkIpv6Only,
+  checkPort,
+  checkPositiveInt,
+  checkReusePort,
+  invalidHost,
+  invalidPort
+} from "./validate.js"
 
 const DEFAULT_QUEUE = 1024
 
@@ -138,23 +147,63 @@ export const open = <A>(
     const queueSize = options.receiveQueueSize ?? DEFAULT_QUEUE
     yield* checkPositiveInt(queueSize, "receiveQueueSize")
     yield* checkReusePort(options.reusePort ?? false)
+    yield* checkIpv6Only(options.ipv6Only)
+    yield* checkBufferSizes(options)
+    if (options.ipv6Only === true && options.family === "IPv4") {
+      return yield* Effect.fail(
+        new InvalidArgumentError({ argument: "ipv6Only", why: "cannot be true on an IPv4 socket" })
+      )
+    }
     const wanted = remoteFamily ?? familyNumber(options.family)
     const local = options.localHost === undefined ? undefined : yield* resolveFirst(options.localHost, wanted)
     const family: 4 | 6 = local?.family ?? (wanted === 0 ? 4 : wanted)
     const address = local?.address ?? (family === 6 ? "::" : "0.0.0.0")
+    if (options.ipv6Only === true && family === 4) {
+      return yield* Effect.fail(
+        new InvalidArgumentError({ argument: "ipv6Only", why: "cannot be true on an IPv4 socket" })
+      )
+    }
+    return yield* openCore(
+      family,
+      queueSize,
+      {
+        reusePort: options.reusePort ?? false,
+        ipv6Only: options.ipv6Only ?? false,
+        receiveBufferSize: options.receiveBufferSize,
+        sendBufferSize: options.sendBufferSize
+      },
+      { address, port: localPort },
+      toItem
+    )
+  })
+
+/**
+ * @internal
+ * The socket and its queue: bound to `target`, or adopting the UDP fd `target.fd` (which it owns
+ * from then on, even when the bind fails).
+ */
+export const openCore = <A>(
+  family: 4 | 6,
+  queueSize: number,
+  options: UdpSocketOptions & { readonly reusePort: boolean },
+  target: { readonly address: string; readonly port: number } | { readonly fd: number },
+  toItem: (payload: Buffer, host: string, port: number) => A
+): Effect.Effect<Core<A>, ListenError, Scope.Scope> =>
+  Effect.gen(function*() {
     const queue = new DatagramQueue<A>(queueSize)
-    const driver = new UdpDriver(family, options.reusePort ?? false)
+    const driver = new UdpDriver(family, options.reusePort, options)
     const close = Effect.async<void>((resume) => {
       if (!driver.closing) queue.close()
       driver.close(() => resume(Effect.void))
     })
+    const description = "fd" in target ? `fd ${target.fd}` : formatHostPort(target.address, target.port)
     yield* Effect.acquireRelease(
       Effect.async<void, ListenError>((resume) => {
-        driver.bind(address, localPort, {
+        driver.bind(target, {
           message: (payload, host, port) => queue.offer(toItem(payload, host, port)),
           error: (cause) => queue.fail(broken("receive", cause))
         }, (cause) => {
-          resume(cause ? Effect.fail(listenFailed(formatHostPort(address, localPort), cause)) : Effect.void)
+          resume(cause ? Effect.fail(listenFailed(description, cause)) : Effect.void)
         })
       }),
       () => close

@@ -127,30 +127,40 @@ export const listenWithAddon = (
       try: () => driver.listen(addon, path, options.mode, options.backlog),
       catch: (cause) => listenFailed(describePath(path), cause)
     })
-    const watcher = new FdWatcher(addon, fd)
-    let isClosed = false
-    const accept: Effect.Effect<UnixStream, ClosedResourceError | BusyResourceError | ListenError> = Effect
-      .withFiberRuntime((fiber) => {
-        if (isClosed) return Effect.fail(closed("accept"))
-        let client: number | undefined
-        try {
-          client = driver.accept(addon, fd)
-        } catch (cause) {
-          return Effect.fail(listenFailed(describePath(path), cause))
-        }
-        if (client !== undefined) return Effect.succeed(addonStream.make(addon, client))
-        if (watcher.readerBusy(fiber)) return busyAccepting
-        return Effect.zipRight(watcher.waitReadable, accept)
-      })
-    const close = Effect.suspend(() => {
-      if (isClosed) return Effect.void
-      isClosed = true
-      watcher.close()
-      driver.close(addon, fd)
-      return onClose
-    })
-    return listener.fromAccept([toUnixAddress(path)], accept, close)
+    return listenerOnFd(addon, fd, path, onClose)
   })
+
+/** @internal A listener over a listening AF_UNIX fd bound at `path`; it owns the fd. */
+export const listenerOnFd = (
+  addon: Addon,
+  fd: number,
+  path: Buffer,
+  onClose: Effect.Effect<void>
+): Listener<UnixStream, UnixAddress> => {
+  const watcher = new FdWatcher(addon, fd)
+  let isClosed = false
+  const accept: Effect.Effect<UnixStream, ClosedResourceError | BusyResourceError | ListenError> = Effect
+    .withFiberRuntime((fiber) => {
+      if (isClosed) return Effect.fail(closed("accept"))
+      let client: number | undefined
+      try {
+        client = driver.accept(addon, fd)
+      } catch (cause) {
+        return Effect.fail(listenFailed(describePath(path), cause))
+      }
+      if (client !== undefined) return Effect.succeed(addonStream.make(addon, client))
+      if (watcher.readerBusy(fiber)) return busyAccepting
+      return Effect.zipRight(watcher.waitReadable, accept)
+    })
+  const close = Effect.suspend(() => {
+    if (isClosed) return Effect.void
+    isClosed = true
+    watcher.close()
+    driver.close(addon, fd)
+    return onClose
+  })
+  return listener.fromAccept([toUnixAddress(path)], accept, close)
+}
 
 /** @internal A listener on `node:net` (the fallback); accepted streams cannot pass fds. */
 export const listenWithNet = (

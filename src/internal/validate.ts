@@ -3,7 +3,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { InvalidArgumentError, UnsupportedError } from "../NetError.js"
-import { supportsReusePort } from "./driver/tcp.js"
+import { supportsReusePort, type TcpSocketOptions } from "./driver/tcp.js"
+import { loadAddon } from "./native.js"
 
 /** @internal */
 export const checkPort = (
@@ -127,3 +128,89 @@ export const decodeDuration = (
   const decoded = durationOrError(value, argument)
   return decoded instanceof InvalidArgumentError ? Effect.fail(decoded) : Effect.succeed(decoded)
 }
+
+/** @internal The longest TCP_KEEPIDLE Linux accepts, in seconds. */
+export const MAX_KEEPALIVE_SECONDS = 32767
+
+/** @internal The largest buffer size asked of SO_RCVBUF/SO_SNDBUF (Linux doubles what it is given). */
+export const MAX_BUFFER_SIZE = 2 ** 30
+
+/** @internal The socket options a TCP stream or listener takes, as the user gives them. */
+export interface TcpSocketOptionsInput {
+  readonly noDelay?: boolean | undefined
+  readonly keepAlive?: boolean | Duration.DurationInput | undefined
+  readonly receiveBufferSize?: number | undefined
+  readonly sendBufferSize?: number | undefined
+}
+
+/**
+ * @internal
+ * Checks TCP socket options before any I/O: `keepAlive` as a boolean or a whole number of
+ * seconds from 1 to 32767, buffer sizes as integers from 1 to 2^30. Asking for a buffer size
+ * needs the addon (Node has no setter): without it, `UnsupportedError`.
+ */
+export const checkTcpSocketOptions = (
+  options: TcpSocketOptionsInput
+): Effect.Effect<TcpSocketOptions, InvalidArgumentError | UnsupportedError> =>
+  Effect.gen(function*() {
+    if (options.noDelay !== undefined && typeof options.noDelay !== "boolean") {
+      return yield* Effect.fail(
+        new InvalidArgumentError({ argument: "noDelay", why: `must be a boolean (got ${String(options.noDelay)})` })
+      )
+    }
+    let keepAlive: boolean | number | undefined
+    if (options.keepAlive === undefined || typeof options.keepAlive === "boolean") {
+      keepAlive = options.keepAlive
+    } else {
+      const decoded = Duration.decodeUnknown(options.keepAlive)
+      const millis = Option.isSome(decoded) ? Duration.toMillis(decoded.value) : Number.NaN
+      if (!(millis % 1000 === 0 && millis >= 1000 && millis <= MAX_KEEPALIVE_SECONDS * 1000)) {
+        return yield* Effect.fail(
+          new InvalidArgumentError({
+            argument: "keepAlive",
+            why: `must be a boolean or a whole number of seconds from 1 to ${MAX_KEEPALIVE_SECONDS} (got ${
+              Option.isSome(decoded) ? Duration.format(decoded.value) : String(options.keepAlive)
+            })`
+          })
+        )
+      }
+      keepAlive = millis / 1000
+    }
+    yield* checkBufferSizes(options)
+    if (options.receiveBufferSize !== undefined || options.sendBufferSize !== undefined) {
+      yield* loadAddon(options.receiveBufferSize !== undefined ? "receiveBufferSize" : "sendBufferSize")
+    }
+    return {
+      noDelay: options.noDelay,
+      keepAlive,
+      receiveBufferSize: options.receiveBufferSize,
+      sendBufferSize: options.sendBufferSize
+    }
+  })
+
+/** @internal `receiveBufferSize` and `sendBufferSize`, when given, are integers from 1 to 2^30. */
+export const checkBufferSizes = (options: {
+  readonly receiveBufferSize?: unknown
+  readonly sendBufferSize?: unknown
+}): Effect.Effect<void, InvalidArgumentError> => {
+  for (const argument of ["receiveBufferSize", "sendBufferSize"] as const) {
+    const size = options[argument]
+    if (
+      size !== undefined &&
+      !(typeof size === "number" && Number.isInteger(size) && size >= 1 && size <= MAX_BUFFER_SIZE)
+    ) {
+      return Effect.fail(
+        new InvalidArgumentError({ argument, why: `must be an integer from 1 to 2^30 (got ${String(size)})` })
+      )
+    }
+  }
+  return Effect.void
+}
+
+/** @internal `ipv6Only`, when given, is a boolean. */
+export const checkIpv6Only = (ipv6Only: unknown): Effect.Effect<void, InvalidArgumentError> =>
+  ipv6Only === undefined || typeof ipv6Only === "boolean"
+    ? Effect.void
+    : Effect.fail(
+      new InvalidArgumentError({ argument: "ipv6Only", why: `must be a boolean (got ${String(ipv6Only)})` })
+    )

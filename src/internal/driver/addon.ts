@@ -121,6 +121,21 @@ export interface AddonConstants {
   readonly SOCK_DGRAM: number
   /** sizeof(sockaddr_un.sun_path): 108 on Linux, 104 on macOS. */
   readonly SUN_PATH_SIZE: number
+  /** The socket's address family (getsockopt), Linux only: -1 where the platform lacks it. */
+  readonly SO_DOMAIN: number
+  /** Whether the socket is listening (getsockopt: 1 or 0). */
+  readonly SO_ACCEPTCONN: number
+  readonly AF_UNIX: number
+  readonly AF_INET: number
+  readonly AF_INET6: number
+}
+
+/** @internal The peer of a connected AF_UNIX socket, as the kernel recorded it at connect. */
+export interface PeerCredentialsResult {
+  /** The peer's process id at connect time (-1 where the platform does not say). */
+  readonly pid: number
+  readonly uid: number
+  readonly gid: number
 }
 
 /** @internal The raw addon. */
@@ -180,6 +195,14 @@ export interface Addon {
   setsockoptInt(fd: number, level: number, name: number, value: number): void
   /** fstat: what `fd` is; "invalid" when it is not an open fd (EBADF). */
   fdType(fd: number): FdType
+  /**
+   * SO_PEERCRED (Linux; getpeereid elsewhere): who connected, as recorded at connect() or
+   * socketpair() (not updated if the peer later changes uid or hands the socket on). Throws
+   * ENOTCONN on an unconnected socket, ENOTSOCK/EBADF on other fds.
+   */
+  peerCredentials(fd: number): PeerCredentialsResult
+  /** fcntl: O_NONBLOCK and FD_CLOEXEC on an fd made elsewhere (one being adopted). */
+  setNonBlocking(fd: number): void
 
   readonly Poller: PollerConstructor
 }

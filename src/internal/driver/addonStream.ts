@@ -7,7 +7,7 @@
  * Received bytes and fds go to `pending` first and are taken by the owner in a separate step,
  * so a reader that gives up leaves them for the next one; fds nobody takes are closed on close.
  */
-import { type Addon, WOULD_BLOCK } from "./addon.js"
+import { type Addon, type PeerCredentialsResult, WOULD_BLOCK } from "./addon.js"
 import type { FdPoller } from "./fdPoller.js"
 
 /**
@@ -119,6 +119,15 @@ export class AddonStreamDriver {
 
   localPath(): Buffer {
     return this.addon.getsockname(this.fd)
+  }
+
+  /** The peer's credentials (SO_PEERCRED), or undefined when the kernel cannot say. */
+  peerCredentials(): PeerCredentialsResult | undefined {
+    try {
+      return this.addon.peerCredentials(this.fd)
+    } catch {
+      return undefined
+    }
   }
 
   /** The peer's path, or null when the kernel no longer knows it. */

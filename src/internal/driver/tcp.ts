@@ -6,6 +6,7 @@
  */
 import * as net from "node:net"
 import type { InetAddress } from "../../ByteStream.js"
+import { load as loadAddon } from "./addon.js"
 
 /**
  * @internal
@@ -30,6 +31,8 @@ export interface AttemptOptions {
   readonly localAddress?: string | undefined
   readonly localPort?: number | undefined
   readonly noDelay: boolean
+  /** Applied once connected; a failure fails the attempt. */
+  readonly socketOptions?: TcpSocketOptions | undefined
 }
 
 /**
@@ -58,7 +61,13 @@ export const connect = (
   socket.once("error", onError)
   socket.once("connect", () => {
     socket.off("error", onError)
-    callback(null, socket)
+    const failed = options.socketOptions === undefined ? undefined : applySocketOptions(socket, options.socketOptions)
+    if (failed) {
+      socket.destroy()
+      callback(failed, undefined)
+    } else {
+      callback(null, socket)
+    }
   })
   return () => socket.destroy()
 }
@@ -129,4 +138,52 @@ export const serverAddress = (server: net.Server): InetAddress => {
 export const supportsReusePort = (): boolean => {
   const [major = 0, minor = 0] = process.versions.node.split(".").map(Number)
   return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12)
+}
+
+/**
+ * @internal
+ * Socket options of a TCP stream, already validated. `keepAlive`: off, on with the system's
+ * idle time, or on after that many whole seconds idle (TCP_KEEPIDLE). Buffer sizes are what is
+ * asked of SO_RCVBUF/SO_SNDBUF (Linux reports twice that back).
+ */
+export interface TcpSocketOptions {
+  readonly noDelay?: boolean | undefined
+  readonly keepAlive?: boolean | number | undefined
+  readonly receiveBufferSize?: number | undefined
+  readonly sendBufferSize?: number | undefined
+}
+
+/** @internal The fd under a `net.Socket`/`net.Server` handle, if it has one (libuv's, on Unix). */
+export const handleFd = (handle: net.Socket | net.Server): number | undefined => {
+  const fd = (handle as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd
+  return typeof fd === "number" && fd >= 0 ? fd : undefined
+}
+
+/**
+ * @internal
+ * Applies `options` to a connected socket. Node has no setter for the buffer sizes: they are
+ * set with setsockopt on the socket's own fd through the addon (the caller checked that it
+ * loads). Returns the first error, or undefined.
+ */
+export const applySocketOptions = (socket: net.Socket, options: TcpSocketOptions): Error | undefined => {
+  try {
+    if (options.noDelay !== undefined) socket.setNoDelay(options.noDelay)
+    if (options.keepAlive !== undefined) {
+      if (options.keepAlive === false) socket.setKeepAlive(false)
+      else socket.setKeepAlive(true, options.keepAlive === true ? 0 : options.keepAlive * 1000)
+    }
+    if (options.receiveBufferSize !== undefined || options.sendBufferSize !== undefined) {
+      const fd = handleFd(socket)
+      if (fd === undefined) return new Error("the socket has no file descriptor (it is closed)")
+      const addon = loadAddon()
+      const { SOL_SOCKET, SO_RCVBUF, SO_SNDBUF } = addon.constants
+      if (options.receiveBufferSize !== undefined) {
+        addon.setsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, options.receiveBufferSize)
+      }
+      if (options.sendBufferSize !== undefined) addon.setsockoptInt(fd, SOL_SOCKET, SO_SNDBUF, options.sendBufferSize)
+    }
+    return undefined
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error))
+  }
 }

@@ -12,6 +12,13 @@ export interface UdpEvents {
   readonly error: (cause: Error) => void
 }
 
+/** @internal Options fixed when the socket is created. */
+export interface UdpSocketOptions {
+  readonly ipv6Only: boolean
+  readonly receiveBufferSize?: number | undefined
+  readonly sendBufferSize?: number | undefined
+}
+
 /** @internal */
 export class UdpDriver {
   /** `close` was called (or a failed bind closed it). */
@@ -21,10 +28,14 @@ export class UdpDriver {
   private readonly socket: dgram.Socket
   private readonly closeWaiters: Array<() => void> = []
 
-  constructor(family: 4 | 6, reusePort: boolean) {
+  constructor(family: 4 | 6, reusePort: boolean, options: UdpSocketOptions = { ipv6Only: false }) {
+    // Node applies ipv6Only at bind and the buffer sizes right after it.
     this.socket = dgram.createSocket({
       type: family === 6 ? "udp6" : "udp4",
-      ...(reusePort ? { reusePort: true } : {})
+      ...(reusePort ? { reusePort: true } : {}),
+      ...(options.ipv6Only ? { ipv6Only: true } : {}),
+      ...(options.receiveBufferSize !== undefined ? { recvBufferSize: options.receiveBufferSize } : {}),
+      ...(options.sendBufferSize !== undefined ? { sendBufferSize: options.sendBufferSize } : {})
     } as dgram.SocketOptions)
     this.socket.on("close", () => {
       this.closed = true
@@ -33,17 +44,32 @@ export class UdpDriver {
   }
 
   /** Binds; from then on datagrams and errors go to `events`. A failed bind closes the socket. */
-  bind(address: string, port: number, events: UdpEvents, callback: (error: Error | null) => void): void {
+  bind(
+    target: { readonly address: string; readonly port: number } | { readonly fd: number },
+    events: UdpEvents,
+    callback: (error: Error | null) => void
+  ): void {
     this.socket.once("error", (cause) => {
       this.close()
       callback(cause)
     })
-    this.socket.bind({ address, port }, () => {
-      this.socket.removeAllListeners("error")
-      this.socket.on("message", (payload, info) => events.message(payload, info.address, info.port))
-      this.socket.on("error", events.error)
-      callback(null)
-    })
+    // `{ fd }` adopts a socket made elsewhere (Node checks that it is UDP and takes it over).
+    try {
+      this.socket.bind(target, () => {
+        this.socket.removeAllListeners("error")
+        this.socket.on("message", (payload, info) => events.message(payload, info.address, info.port))
+        this.socket.on("error", events.error)
+        callback(null)
+      })
+    } catch (cause) {
+      this.close()
+      callback(cause instanceof Error ? cause : new Error(String(cause)))
+    }
+  }
+
+  /** The bound address, as Node reports it. */
+  address(): { readonly address: string; readonly port: number; readonly family: string } {
+    return this.socket.address()
   }
 
   /** connect(2); `callback` gets Node's answer (Node hands a failed connect's error to it). */
