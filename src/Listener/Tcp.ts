@@ -194,7 +194,7 @@ export const createTcpListener: {
         return formatHostPort(a.host, a.port)
       }).join(", "),
       backlog,
-      wrap: tcp.makeTcpStream
+      wrap: (socket) => tcp.makeTcpStream(socket, "server")
     })
     yield* Effect.addFinalizer(() => listener.close)
     return tls ? tlsListener.make(listener, tls) : listener

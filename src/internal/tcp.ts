@@ -11,6 +11,7 @@ import * as dns from "./driver/dns.js"
 import * as driver from "./driver/tcp.js"
 import * as netStream from "./netStream.js"
 import { codeOf, reasonOf } from "./systemError.js"
+import type { Side } from "./telemetry.js"
 
 const resolveReasons: Record<string, ResolveErrorReason> = {
   ENOTFOUND: "NotFound",
@@ -63,4 +64,5 @@ export const bind = (options: driver.BindOptions): Effect.Effect<net.Server, Err
   })
 
 /** @internal A TcpStream owning a connected TCP socket (client or accepted). */
-export const makeTcpStream = (socket: net.Socket): TcpStream => netStream.make(socket, driver.inetAttributes(socket))
+export const makeTcpStream = (socket: net.Socket, side: Side): TcpStream =>
+  netStream.make(socket, driver.inetAttributes(socket), "tcp", side)

@@ -15,14 +15,11 @@ import { createContext } from "./driver/tls.js"
 import { asServe, fromAccept } from "./listener.js"
 import { serve } from "./serve.js"
 import { codeOf, formatHostPort } from "./systemError.js"
+import { handshakeFailures } from "./telemetry.js"
 import { handshake, invalidTlsOptions } from "./tls.js"
 
 /** The default handshake timeout of TLS listeners. */
 const DEFAULT_HANDSHAKE_TIMEOUT = "30 seconds"
-
-const handshakeFailures = Metric.counter("effect_sockets_tls_handshake_failures", {
-  description: "TLS handshakes that failed on a listener"
-})
 
 /**
  * @internal

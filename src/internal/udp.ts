@@ -22,6 +22,7 @@ import { UdpDriver } from "./driver/udp.js"
 import { broken, connectFailed, listenFailed } from "./errors.js"
 import { codeOf, formatHostPort, systemError } from "./systemError.js"
 import { resolveFirst } from "./tcp.js"
+import { addDropped, Traffic } from "./telemetry.js"
 import { checkHost, checkPort, checkPositiveInt, checkReusePort, invalidHost, invalidPort } from "./validate.js"
 
 const DEFAULT_QUEUE = 1024
@@ -31,6 +32,8 @@ export interface Core<A> {
   readonly driver: UdpDriver
   readonly queue: DatagramQueue<A>
   readonly family: "IPv4" | "IPv6"
+  /** Bytes in (as they arrive) and out, flushed into the counters at close (telemetry.ts). */
+  readonly traffic: Traffic
   /** Closes once, whoever asks first; completes when the port is free. */
   readonly close: Effect.Effect<void>
 }
@@ -144,14 +147,22 @@ export const open = <A>(
     const address = local?.address ?? (family === 6 ? "::" : "0.0.0.0")
     const queue = new DatagramQueue<A>(queueSize)
     const driver = new UdpDriver(family, options.reusePort ?? false)
+    const traffic = new Traffic("udp", undefined)
     const close = Effect.async<void>((resume) => {
-      if (!driver.closing) queue.close()
+      if (!driver.closing) {
+        queue.close()
+        traffic.close()
+        addDropped(queue.dropped)
+      }
       driver.close(() => resume(Effect.void))
     })
     yield* Effect.acquireRelease(
       Effect.async<void, ListenError>((resume) => {
         driver.bind(address, localPort, {
-          message: (payload, host, port) => queue.offer(toItem(payload, host, port)),
+          message: (payload, host, port) => {
+            traffic.addReceived(payload.length)
+            queue.offer(toItem(payload, host, port))
+          },
           error: (cause) => queue.fail(broken("receive", cause))
         }, (cause) => {
           resume(cause ? Effect.fail(listenFailed(formatHostPort(address, localPort), cause)) : Effect.void)
@@ -159,7 +170,7 @@ export const open = <A>(
       }),
       () => close
     )
-    return { driver, queue, family: family === 6 ? "IPv6" as const : "IPv4" as const, close }
+    return { driver, queue, family: family === 6 ? "IPv6" as const : "IPv4" as const, traffic, close }
   })
 
 /**
@@ -202,7 +213,11 @@ export const sendOne = (
     }
     return Effect.async<void, DatagramSendError>((resume) => {
       try {
-        core.driver.send(bytes, port, host, (cause) => resume(cause ? Effect.fail(broken("send", cause)) : Effect.void))
+        core.driver.send(bytes, port, host, (cause) => {
+          if (cause) return resume(Effect.fail(broken("send", cause)))
+          core.traffic.addSent(bytes.length)
+          resume(Effect.void)
+        })
       } catch (cause) {
         resume(Effect.fail(new InvalidArgumentError({ argument: "payload", why: (cause as Error).message })))
       }
