@@ -6,7 +6,8 @@
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { describe, expect, it } from "@effect/vitest"
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Effect, Metric } from "effect"
+import { Effect, Logger, Metric } from "effect"
+import * as net from "node:net"
 import { ByteStream, Listener, Socket } from "../src/index.js"
 import * as telemetry from "../src/internal/telemetry.js"
 import { useTestCerts } from "./helpers/certs.js"
@@ -121,6 +122,29 @@ describe("telemetry", () => {
         "network.peer.port": port,
         "effect_sockets.attempt.outcome": "won"
       })
+    }).pipe(traced))
+
+  it.scopedLive("a failed server-side handshake: error.type on Socket.wrapTls and on Listener.connection", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.createTcpListener({
+        localHost: HOST,
+        tls: { cert: certs().server.cert, key: certs().server.key }
+      })
+      yield* Effect.forkScoped(
+        listener.serve(() => Effect.void).pipe(Effect.provide(Logger.remove(Logger.defaultLogger)))
+      )
+      yield* Effect.async<void>((resume) => {
+        const socket = net.connect(portOf(listener), HOST, () => socket.end("GET / HTTP/1.0\r\n\r\n"))
+        socket.on("error", () => {})
+        socket.on("close", () => resume(Effect.void))
+        socket.resume()
+      })
+      const [connection] = yield* spansNamed("Listener.connection")
+      expect(connection!.attributes["error.type"]).toBe("Protocol")
+      const [handshake] = yield* spansNamed("Socket.wrapTls")
+      expect(parentOf(handshake!)).toBe(connection!.spanContext().spanId)
+      expect(handshake!.attributes["error.type"]).toBe("Protocol")
+      expect(handshake!.status.code).toBe(2)
     }).pipe(traced))
 
   it.scopedLive("a failed connect: error.type on the span and its attempt, counted in connect_errors", () =>
