@@ -5,11 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { Socket } from "../src/index.js"
 
 /** Starting tsx in a child takes seconds on a loaded 2-core machine. */
 const SPAWN_TIMEOUT = 90_000
@@ -106,4 +107,43 @@ describe("examples", () => {
       expect(stderr).toMatch(/^error: /)
       expect(fs.readFileSync(at, "utf8")).toBe("keep me")
     }), SPAWN_TIMEOUT)
+
+  it.scopedLive(
+    "observed-server: an echo, then curl reads its byte and connection counts in Prometheus text",
+    () =>
+      Effect.gen(function*() {
+        const run = yield* start("observed-server.ts", ["--port", "0", "--metrics-port", "0"])
+        yield* awaitOutput(run, "/metrics\n")
+        const echoPort = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(run.stdout())![1])
+        const metricsUrl = /metrics on (\S+)/.exec(run.stdout())![1]!
+        yield* Effect.scoped(Effect.gen(function*() {
+          const client = yield* Socket.connectTcp("127.0.0.1", echoPort)
+          yield* client.send("hello")
+          let echoed = ""
+          while (echoed.length < 5) echoed += Buffer.from(yield* client.receive()).toString()
+          expect(echoed).toBe("hello")
+        }))
+        const curl = Effect.async<string, Error>((resume) => {
+          execFile(
+            "curl",
+            ["-s", "-f", metricsUrl],
+            (error, stdout) => resume(error ? Effect.fail(error) : Effect.succeed(stdout))
+          )
+        })
+        // The server flushes a connection's bytes when it closes it, just after our close.
+        let body = ""
+        for (let i = 0; i < 100 && !/effect_sockets_bytes_sent\{transport="tcp"\} 5\n/.test(body); i++) {
+          if (i > 0) yield* Effect.sleep("50 millis")
+          body = yield* curl
+        }
+        expect(body).toContain("# TYPE effect_sockets_bytes_sent counter\n")
+        expect(body).toContain("effect_sockets_bytes_received{transport=\"tcp\"} 5\n")
+        expect(body).toContain("effect_sockets_bytes_sent{transport=\"tcp\"} 5\n")
+        expect(body).toMatch(/effect_sockets_connections_opened\{transport="tcp",side="server"\} 1\n/)
+        expect(body).toContain("effect_sockets_connections_active{transport=\"tcp\"} 0\n")
+        expect(body).toContain("effect_sockets_connections_accepted 1\n")
+        expect(body).toContain("# TYPE effect_sockets_connections_active gauge\n")
+      }),
+    SPAWN_TIMEOUT
+  )
 })

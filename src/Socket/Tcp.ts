@@ -7,11 +7,13 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
+import * as Metric from "effect/Metric"
 import * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import type { ByteStream, InetAddress } from "../ByteStream.js"
 import { ipFamily, type ResolvedAddress } from "../internal/driver/dns.js"
 import * as tcp from "../internal/tcp.js"
+import * as telemetry from "../internal/telemetry.js"
 import { invalidTlsOptions } from "../internal/tls.js"
 import { checkHost, checkOptions, checkPort, checkTcpSocketOptions, decodeDuration } from "../internal/validate.js"
 import {
@@ -96,6 +98,9 @@ export interface ConnectTcpOptions extends TcpSocketOptions {
   readonly tlsStandardCompatible?: boolean
 }
 
+/** The attribute saying how an attempt ended: won, lost (connected after the winner), failed, cancelled. */
+const OUTCOME = "effect_sockets.attempt.outcome"
+
 /** The default happy-eyeballs delay (RFC 8305 recommends 250 ms). */
 const DEFAULT_DELAY = Duration.millis(250)
 
@@ -160,6 +165,37 @@ export const connectTcp: {
   ConnectError | ResolveError | InvalidArgumentError | UnsupportedError | TlsError | BrokenResourceError,
   Scope.Scope
 > =>
+  connect(host, port, options).pipe(
+    Effect.tap((stream) =>
+      Effect.annotateCurrentSpan({
+        "network.peer.address": stream.attributes.remoteAddress.host,
+        "network.peer.port": stream.attributes.remoteAddress.port
+      })
+    ),
+    Effect.tapError((error) =>
+      Effect.zipRight(
+        Effect.annotateCurrentSpan("error.type", telemetry.errorType(error)),
+        error._tag === "InvalidArgumentError"
+          ? Effect.void
+          : Metric.increment(Metric.tagged(telemetry.connectErrors, "reason", telemetry.errorType(error)))
+      )
+    ),
+    Effect.withSpan("Socket.connectTcp", {
+      kind: "client",
+      attributes: { "network.transport": "tcp", "server.address": host, "server.port": port }
+    }),
+    Effect.mapError(telemetry.original)
+  )
+
+const connect = (
+  host: string,
+  port: number,
+  options: ConnectTcpOptions
+): Effect.Effect<
+  TcpStream | TlsStream & TcpStream,
+  ConnectError | ResolveError | InvalidArgumentError | UnsupportedError | TlsError | BrokenResourceError,
+  Scope.Scope
+> =>
   Effect.gen(function*() {
     yield* checkHost(host, "host")
     yield* checkPort(port, "port", { allowZero: false })
@@ -200,23 +236,19 @@ export const connectTcp: {
     }
 
     const scope = yield* Effect.scope
-    const stream = yield* Effect.withSpan(
-      raceAttempts(targets, delay, scope, (target) =>
-        tcp.connectAttempt({
-          host: target.address,
-          port,
-          localAddress: local?.address,
-          localPort: options.localPort,
-          noDelay: options.noDelay ?? true,
-          socketOptions: afterConnect ? { ...socketOptions, noDelay: undefined } : undefined
-        })),
-      "effect-sockets.connectTcp",
-      { attributes: { host, port } }
-    ).pipe(
-      Effect.mapError((attempts) =>
-        new ConnectError({ host, port, reason: attempts[0]?.reason ?? "Unknown", attempts })
+    const stream = yield* raceAttempts(targets, port, delay, scope, (target) =>
+      tcp.connectAttempt({
+        host: target.address,
+        port,
+        localAddress: local?.address,
+        localPort: options.localPort,
+        noDelay: options.noDelay ?? true,
+        socketOptions: afterConnect ? { ...socketOptions, noDelay: undefined } : undefined
+      })).pipe(
+        Effect.mapError((attempts) =>
+          new ConnectError({ host, port, reason: attempts[0]?.reason ?? "Unknown", attempts })
+        )
       )
-    )
     const tls = options.tls === true ? {} : options.tls === false ? undefined : options.tls
     if (tls === undefined && options.tlsHostname === undefined) return stream
     const tlsStream = yield* wrapTls(stream, {
@@ -251,6 +283,7 @@ export const setTcpOptions = (
  */
 const raceAttempts = (
   targets: ReadonlyArray<ResolvedAddress>,
+  port: number,
   delay: Duration.Duration,
   scope: Scope.Scope,
   attempt: (target: ResolvedAddress) => Effect.Effect<net.Socket, ConnectAttempt>
@@ -265,11 +298,13 @@ const raceAttempts = (
       const settled = yield* Deferred.make<void>()
       const onConnected = (socket: net.Socket) =>
         Effect.gen(function*() {
-          const stream = tcp.makeTcpStream(socket)
+          const stream = tcp.makeTcpStream(socket, "client")
           if (yield* Deferred.succeed(winner, stream)) {
             yield* Scope.addFinalizer(scope, stream.close)
+            yield* Effect.annotateCurrentSpan(OUTCOME, "won")
           } else {
             yield* stream.close
+            yield* Effect.annotateCurrentSpan(OUTCOME, "lost")
           }
         })
       const onFailed = (failure: ConnectAttempt) =>
@@ -284,7 +319,24 @@ const raceAttempts = (
         fibers,
         Effect.uninterruptibleMask((restore) =>
           restore(attempt(targets[i]!)).pipe(
-            Effect.matchEffect({ onSuccess: onConnected, onFailure: onFailed }),
+            Effect.onInterrupt(() => Effect.annotateCurrentSpan(OUTCOME, "cancelled")),
+            Effect.matchEffect({
+              onSuccess: onConnected,
+              onFailure: (failure) =>
+                Effect.zipRight(
+                  Effect.annotateCurrentSpan({ [OUTCOME]: "failed", "error.type": failure.reason }),
+                  onFailed(failure)
+                )
+            }),
+            Effect.withSpan("Socket.connectTcp.attempt", {
+              kind: "client",
+              attributes: {
+                "network.transport": "tcp",
+                "network.peer.address": targets[i]!.address,
+                "network.peer.port": port,
+                "network.type": targets[i]!.family === 6 ? "ipv6" : "ipv4"
+              }
+            }),
             Effect.ensuring(Deferred.succeed(settled, undefined))
           )
         )

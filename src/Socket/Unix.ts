@@ -4,9 +4,11 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import type { ByteStream, ReceiveError, SendError, UnixAddress } from "../ByteStream.js"
+import * as telemetry from "../internal/telemetry.js"
 import { toPathBytes } from "../internal/unixPath.js"
 import * as unixStream from "../internal/unixStream.js"
 import type { ConnectError, InvalidArgumentError, UnsupportedError } from "../NetError.js"
@@ -92,4 +94,21 @@ export const connectUnix = (
       unixStream.connect(bytes),
       (stream) => stream.close
     )
-  })
+  }).pipe(
+    Effect.tapError((error) =>
+      Effect.zipRight(
+        Effect.annotateCurrentSpan("error.type", telemetry.errorType(error)),
+        error._tag === "InvalidArgumentError"
+          ? Effect.void
+          : Metric.increment(Metric.tagged(telemetry.connectErrors, "reason", telemetry.errorType(error)))
+      )
+    ),
+    Effect.withSpan("Socket.connectUnix", {
+      kind: "client",
+      attributes: {
+        "network.transport": "unix",
+        "server.address": typeof path === "string" ? path.replace(/\0/g, "@") : "(bytes)"
+      }
+    }),
+    Effect.mapError(telemetry.original)
+  )

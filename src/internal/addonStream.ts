@@ -17,6 +17,7 @@ import { broken, closed } from "./errors.js"
 import { checkFdCount, checkMessage, resolveFds } from "./fds.js"
 import { FdWatcher } from "./fdWatcher.js"
 import { failBusy } from "./signal.js"
+import { register, type Side, Traffic } from "./telemetry.js"
 import { toUnixAddress } from "./unixPath.js"
 
 const busyReading = failBusy("reading from")
@@ -30,8 +31,11 @@ export class AddonStream {
   private writing = false
   private readonly watcher: FdWatcher
   readonly driver: AddonStreamDriver
+  /** Bytes in and out, flushed into the counters at close (telemetry.ts). */
+  readonly traffic: Traffic
 
-  constructor(addon: Addon, fd: number) {
+  constructor(addon: Addon, fd: number, side: Side) {
+    this.traffic = new Traffic("unix", side)
     this.watcher = new FdWatcher(addon, fd)
     this.driver = new AddonStreamDriver(addon, fd, this.watcher.poller)
   }
@@ -72,7 +76,12 @@ export class AddonStream {
     if (invalid) return Effect.fail(invalid)
     const fill = this.fillWith(() => this.driver.fill(maxBytes))
     // The bytes leave `pending` only in the last step, which nothing can interrupt.
-    return Effect.zipRight(this.awaitData(fill), Effect.sync(() => this.driver.takeBytes(maxBytes)))
+    return Effect.zipRight(this.awaitData(fill), Effect.sync(() => this.count(this.driver.takeBytes(maxBytes))))
+  }
+
+  private count(chunk: Uint8Array): Uint8Array {
+    this.traffic.addReceived(chunk.length)
+    return chunk
   }
 
   private receiveDefault: Effect.Effect<Uint8Array, ReceiveError> | undefined = undefined
@@ -91,7 +100,7 @@ export class AddonStream {
       if (invalid) return Effect.fail(invalid)
       return Effect.zipRight(
         this.awaitData(this.fillWith(() => this.driver.fillWithFds(msglen, maxfds))),
-        Effect.sync(() => [this.driver.takeBytes(msglen), this.driver.takeFds()] as const)
+        Effect.sync(() => [this.count(this.driver.takeBytes(msglen)), this.driver.takeFds()] as const)
       )
     })
 
@@ -110,7 +119,10 @@ export class AddonStream {
       if (bad) return bad
       try {
         const sent = this.driver.sendFrom(bytes, offset, pendingFds)
-        if (sent > offset) pendingFds = undefined
+        if (sent > offset) {
+          pendingFds = undefined
+          this.traffic.addSent(sent - offset)
+        }
         offset = sent
       } catch (cause) {
         this.failure = broken("send", cause)
@@ -166,6 +178,7 @@ export class AddonStream {
 
   readonly close: Effect.Effect<void> = Effect.sync(() => {
     if (this.driver.closed) return
+    this.traffic.close()
     // libuv must forget the fd before the number can be reused.
     this.watcher.close()
     this.driver.close()
@@ -173,24 +186,27 @@ export class AddonStream {
 }
 
 /** @internal A UnixStream owning a connected addon socket. */
-export const make = (addon: Addon, fd: number): UnixStream => {
-  const core = new AddonStream(addon, fd)
+export const make = (addon: Addon, fd: number, side: Side): UnixStream => {
+  const core = new AddonStream(addon, fd, side)
   // Read once, now: SO_PEERCRED is what the kernel recorded when the peer connected.
   const credentials = core.driver.peerCredentials()
-  return makeByteStream({
-    receive: core.receive,
-    send: core.send,
-    sendEof: core.sendEof,
-    close: core.close,
-    receiveFds: core.receiveFds,
-    sendFds: core.sendFds,
-    attributes: {
-      family: "unix" as const,
-      localAddress: toUnixAddress(core.driver.localPath()),
-      remoteAddress: toUnixAddress(core.driver.peerPath()),
-      ...(credentials === undefined ? {} : { peerCredentials: credentials })
-    },
-    // Passing the stream itself with sendFds passes the fd it owns.
-    [OwnedFdKey]: () => (core.driver.closed ? undefined : fd)
-  })
+  return register(
+    makeByteStream({
+      receive: core.receive,
+      send: core.send,
+      sendEof: core.sendEof,
+      close: core.close,
+      receiveFds: core.receiveFds,
+      sendFds: core.sendFds,
+      attributes: {
+        family: "unix" as const,
+        localAddress: toUnixAddress(core.driver.localPath()),
+        remoteAddress: toUnixAddress(core.driver.peerPath()),
+        ...(credentials === undefined ? {} : { peerCredentials: credentials })
+      },
+      // Passing the stream itself with sendFds passes the fd it owns.
+      [OwnedFdKey]: () => (core.driver.closed ? undefined : fd)
+    }),
+    core.traffic
+  )
 }

@@ -81,13 +81,14 @@ export const streamFromFd = (
       return yield* Effect.try({
         try: () => {
           addon.setNonBlocking(n)
-          return addonStream.make(addon, n)
+          // An adopted stream counts as a client's in the metrics: nothing here accepted it.
+          return addonStream.make(addon, n, "client")
         },
         catch: (cause) => invalid(`cannot adopt it: ${cause instanceof Error ? cause.message : String(cause)}`)
       })
     }
     return yield* Effect.try({
-      try: () => tcp.makeTcpStream(driver.netSocketFromFd(n)),
+      try: () => tcp.makeTcpStream(driver.netSocketFromFd(n), "client"),
       catch: (cause) => invalid(`cannot adopt it: ${cause instanceof Error ? cause.message : String(cause)}`)
     })
   })
@@ -103,7 +104,7 @@ export const streamFromNetSocket = (
         new InvalidArgumentError({ argument: "socket", why: "the socket must be a connected TCP or UNIX net.Socket" })
       )
     }
-    if (kind === "tcp") return tcp.makeTcpStream(socket)
+    if (kind === "tcp") return tcp.makeTcpStream(socket, "client")
     const addon = yield* Effect.either(loadAddon("Socket.fromNetSocket"))
     const fd = handleFd(socket)
     const names = addon._tag === "Right" && fd !== undefined
@@ -113,7 +114,8 @@ export const streamFromNetSocket = (
       socket,
       names,
       "the stream was adopted from a net.Socket, which libuv reads with read(): passed fds would be discarded " +
-        "(adopt the fd with Socket.fromFd instead)"
+        "(adopt the fd with Socket.fromFd instead)",
+      "client"
     )
   })
 
@@ -153,7 +155,7 @@ export const listenerFromFd = (
       addresses: [address],
       description: formatHostPort(address.host, address.port),
       backlog,
-      wrap: tcp.makeTcpStream
+      wrap: (socket) => tcp.makeTcpStream(socket, "server")
     })
   })
 

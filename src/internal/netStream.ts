@@ -15,6 +15,7 @@ import { checkMaxBytes, DEFAULT_MAX_BYTES, failEndOfStream, make as makeByteStre
 import { closedBeforeEnd, DESTROYED, NetStreamDriver, WRITTEN } from "./driver/netStream.js"
 import { broken } from "./errors.js"
 import { failBusy, Signal } from "./signal.js"
+import { register, type Side, Traffic, type Transport } from "./telemetry.js"
 
 const busyWriting = failBusy("writing to")
 
@@ -38,7 +39,11 @@ export class NetStream {
     return d.writesDone >= d.waitingFor || d.writeError !== undefined || this.closed
   })
 
-  constructor(socket: net.Socket) {
+  /** Bytes in and out, flushed into the counters at close (telemetry.ts). */
+  readonly traffic: Traffic
+
+  constructor(socket: net.Socket, traffic: Traffic) {
+    this.traffic = traffic
     this.driver = new NetStreamDriver(socket, {
       readable: () => this.readable.wake(),
       written: () => this.written.wake(),
@@ -79,7 +84,7 @@ export class NetStream {
     // The final step: if another reader emptied the queue since our check (the runtime may
     // yield between the two), look again instead of returning nothing.
     const take: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() =>
-      d.queuedBytes > 0 ? Effect.succeed(d.take(maxBytes)) : receive
+      d.queuedBytes > 0 ? Effect.succeed(this.count(d.take(maxBytes))) : receive
     )
     const receive: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() => {
       if (this.closed || this.detached) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
@@ -95,6 +100,11 @@ export class NetStream {
     })
     const waitThenReceive = Effect.zipRight(this.readWait, receive)
     return receive
+  }
+
+  private count(chunk: Uint8Array): Uint8Array {
+    this.traffic.addReceived(chunk.length)
+    return chunk
   }
 
   /** Built in the constructor, once the driver exists. */
@@ -114,6 +124,7 @@ export class NetStream {
       if (d.error) return Effect.fail(broken("send", d.error))
       if (this.written.isBusy(fiber)) return busyWriting
       if (bytes.length === 0) return Effect.void
+      this.traffic.addSent(bytes.length)
       const outcome = d.write(bytes)
       if (outcome === WRITTEN) return Effect.void
       if (outcome === DESTROYED) return Effect.fail(broken("send", closedBeforeEnd))
@@ -150,6 +161,7 @@ export class NetStream {
   readonly close: Effect.Effect<void> = Effect.suspend(() => {
     if (!this.closed) {
       this.closed = true
+      this.traffic.close()
       this.driver.destroy()
       this.readable.wake()
       this.written.wake()
@@ -167,9 +179,11 @@ export class NetStream {
  */
 export const make = <A extends Attributes>(
   socket: net.Socket,
-  attributes: A
+  attributes: A,
+  transport: Transport,
+  side: Side
 ): ByteStream & { readonly attributes: A } => {
-  const core = new NetStream(socket)
+  const core = new NetStream(socket, new Traffic(transport, side))
   const stream = makeByteStream({
     receive: core.receive,
     send: core.send,
@@ -178,7 +192,7 @@ export const make = <A extends Attributes>(
     attributes
   })
   cores.set(stream, core)
-  return stream
+  return register(stream, core.traffic)
 }
 
 const cores = new WeakMap<ByteStream, NetStream>()

@@ -12,14 +12,8 @@ import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import type { Listener, ServeError, ServeOptions } from "../Listener/index.js"
+import { addressAttributes, annotateFailure, connectionsAccepted, handlerFailures, originalCause } from "./telemetry.js"
 import { checkOptions, checkPositiveInt, decodeDuration } from "./validate.js"
-
-const connectionsAccepted = Metric.counter("effect_sockets_connections_accepted", {
-  description: "connections accepted by serve"
-})
-const handlerFailures = Metric.counter("effect_sockets_handler_failures", {
-  description: "connection handlers that ended with a failure or a defect"
-})
 
 const ACCEPT_BACKOFF = Duration.millis(100)
 
@@ -48,7 +42,17 @@ export const serve = <A extends ByteStream, E, R>(
     const failFast = options.onHandlerError === "fail"
 
     const handle = (stream: A): Effect.Effect<void, E, Exclude<R, Scope.Scope>> => {
-      const run = Effect.scoped(handler(stream)).pipe(Effect.ensuring(stream.close))
+      // One span per connection; the handler runs inside it (its own spans are children).
+      const run = Effect.scoped(handler(stream)).pipe(
+        annotateFailure,
+        Effect.ensuring(stream.close),
+        Effect.withSpan("Listener.connection", {
+          kind: "server",
+          attributes: addressAttributes(stream.attributes, true)
+        }),
+        // The handler's own errors, not the span's wrappers of them (see telemetry.original).
+        Effect.mapErrorCause(originalCause)
+      )
       const guarded = failFast ? run : run.pipe(
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(

@@ -19,6 +19,7 @@ import * as driver from "./driver/tcp.js"
 import { broken, closed } from "./errors.js"
 import * as netStream from "./netStream.js"
 import { codeOf, reasonOf } from "./systemError.js"
+import type { Side } from "./telemetry.js"
 
 const resolveReasons: Record<string, ResolveErrorReason> = {
   ENOTFOUND: "NotFound",
@@ -71,7 +72,8 @@ export const bind = (options: driver.BindOptions): Effect.Effect<net.Server, Err
   })
 
 /** @internal A TcpStream owning a connected TCP socket (client or accepted). */
-export const makeTcpStream = (socket: net.Socket): TcpStream => netStream.make(socket, driver.inetAttributes(socket))
+export const makeTcpStream = (socket: net.Socket, side: Side): TcpStream =>
+  netStream.make(socket, driver.inetAttributes(socket), "tcp", side)
 
 /**
  * @internal
@@ -85,7 +87,7 @@ export const makeAcceptedTcpStream =
       const failed = driver.applySocketOptions(socket, options)
       if (failed) socket.destroy(failed)
     }
-    return makeTcpStream(socket)
+    return makeTcpStream(socket, "server")
   }
 
 /** @internal Applies validated socket options to an open TCP stream of ours. */

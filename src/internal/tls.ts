@@ -12,6 +12,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import type { Duplex } from "node:stream"
 import type * as tls from "node:tls"
 import type { ByteStream, ReceiveError } from "../ByteStream.js"
@@ -28,6 +29,8 @@ import * as driver from "./driver/tls.js"
 import { SocketDuplex, type TransportEnd, TransportError } from "./driver/tlsTransport.js"
 import { detachSocket, NetStream } from "./netStream.js"
 import { codeOf, reasonOf } from "./systemError.js"
+import * as telemetry from "./telemetry.js"
+import { Traffic } from "./telemetry.js"
 import { pumpedDuplex } from "./tlsPump.js"
 import { durationOrError, invalidHost, invalidOptions } from "./validate.js"
 
@@ -104,6 +107,7 @@ const claimed = new WeakSet<ByteStream>()
 export const claim = (inner: ByteStream): ClosedResourceError | undefined => {
   if (claimed.has(inner)) return new ClosedResourceError({ operation: "start TLS on it (a TLS session owns it)" })
   claimed.add(inner)
+  telemetry.stopCounting(inner)
   return undefined
 }
 
@@ -143,12 +147,40 @@ export const handshake = (
     })
     return Effect.sync(() => socket.destroy())
   })
-  if (timeout === undefined) return run
-  return Effect.timeoutFail(run, {
+  const timed = timeout === undefined ? run : Effect.timeoutFail(run, {
     duration: timeout,
     onTimeout: () => new TlsError({ reason: "HandshakeTimeout", code: undefined })
   })
+  return observeHandshake(timed, inner, options.serverSide ?? false)
 }
+
+/** `Socket.wrapTls`: one span per handshake (either side) and its duration in the histogram. */
+const observeHandshake = <E>(
+  self: Effect.Effect<TlsStream, E>,
+  inner: ByteStream,
+  serverSide: boolean
+): Effect.Effect<TlsStream, E> =>
+  Effect.suspend(() => {
+    const started = performance.now()
+    return self.pipe(
+      Effect.tap((stream) => {
+        const { cipher, tlsVersion } = stream.attributes
+        const attributes: Record<string, string> = { "tls.protocol.name": "tls" }
+        if (tlsVersion !== null) attributes["tls.protocol.version"] = tlsVersion.replace(/^TLSv/, "")
+        if (cipher !== null) attributes["tls.cipher"] = cipher.standardName
+        return Effect.annotateCurrentSpan(attributes)
+      }),
+      telemetry.annotateFailure,
+      Effect.ensuring(
+        Effect.suspend(() => Metric.update(telemetry.tlsHandshakeDuration, (performance.now() - started) / 1000))
+      ),
+      Effect.withSpan("Socket.wrapTls", {
+        kind: serverSide ? "server" : "client",
+        attributes: telemetry.addressAttributes(inner.attributes, serverSide)
+      }),
+      Effect.mapError(telemetry.original)
+    )
+  })
 
 /** How long `close` waits for close_notify to be handed to the transport. */
 const CLOSE_NOTIFY_GRACE = Duration.seconds(1)
@@ -159,7 +191,8 @@ const makeTlsStream = (
   inner: ByteStream,
   options: TlsOptions
 ): TlsStream => {
-  const core = new NetStream(socket)
+  // The session's plaintext, under its transport's tag; the connection was counted by `inner`.
+  const core = new NetStream(socket, new Traffic(inner.attributes.family === "unix" ? "unix" : "tcp", undefined))
   const standardCompatible = options.standardCompatible ?? true
   const ragged = new BrokenResourceError({
     reason: "UnexpectedEof",

@@ -15,14 +15,11 @@ import { createContext } from "./driver/tls.js"
 import { asServe, fromAccept } from "./listener.js"
 import { serve } from "./serve.js"
 import { codeOf, formatHostPort } from "./systemError.js"
+import { errorType, handshakeFailures } from "./telemetry.js"
 import { handshake, invalidTlsOptions } from "./tls.js"
 
 /** The default handshake timeout of TLS listeners. */
 const DEFAULT_HANDSHAKE_TIMEOUT = "30 seconds"
-
-const handshakeFailures = Metric.counter("effect_sockets_tls_handshake_failures", {
-  description: "TLS handshakes that failed on a listener"
-})
 
 /**
  * @internal
@@ -72,7 +69,11 @@ export const make = <A extends ByteStream, Address extends SocketAddress>(
         Effect.matchEffect(upgrade(stream), {
           onFailure: (error) =>
             Effect.zipRight(
-              Metric.increment(handshakeFailures),
+              // The connection's span says why it ended (the handshake's own span too).
+              Effect.zipRight(
+                Metric.increment(handshakeFailures),
+                Effect.annotateCurrentSpan("error.type", errorType(error))
+              ),
               Effect.logWarning(handshakeWarning(error, stream.attributes.remoteAddress)).pipe(
                 Effect.annotateLogs({ error: error._tag, reason: "reason" in error ? error.reason : error._tag })
               )

@@ -22,6 +22,7 @@ import { UdpDriver, type UdpSocketOptions } from "./driver/udp.js"
 import { broken, connectFailed, listenFailed } from "./errors.js"
 import { codeOf, formatHostPort, systemError } from "./systemError.js"
 import { resolveFirst } from "./tcp.js"
+import { addDropped, Traffic } from "./telemetry.js"
 import {
   checkBufferSizes,
   checkHost,
@@ -40,6 +41,8 @@ export interface Core<A> {
   readonly driver: UdpDriver
   readonly queue: DatagramQueue<A>
   readonly family: "IPv4" | "IPv6"
+  /** Bytes in (as they arrive) and out, flushed into the counters at close (telemetry.ts). */
+  readonly traffic: Traffic
   /** Closes once, whoever asks first; completes when the port is free. */
   readonly close: Effect.Effect<void>
 }
@@ -192,15 +195,23 @@ export const openCore = <A>(
   Effect.gen(function*() {
     const queue = new DatagramQueue<A>(queueSize)
     const driver = new UdpDriver(family, options.reusePort, options)
+    const traffic = new Traffic("udp", undefined)
     const close = Effect.async<void>((resume) => {
-      if (!driver.closing) queue.close()
+      if (!driver.closing) {
+        queue.close()
+        traffic.close()
+        addDropped(queue.dropped)
+      }
       driver.close(() => resume(Effect.void))
     })
     const description = "fd" in target ? `fd ${target.fd}` : formatHostPort(target.address, target.port)
     yield* Effect.acquireRelease(
       Effect.async<void, ListenError>((resume) => {
         driver.bind(target, {
-          message: (payload, host, port) => queue.offer(toItem(payload, host, port)),
+          message: (payload, host, port) => {
+            traffic.addReceived(payload.length)
+            queue.offer(toItem(payload, host, port))
+          },
           error: (cause) => queue.fail(broken("receive", cause))
         }, (cause) => {
           resume(cause ? Effect.fail(listenFailed(description, cause)) : Effect.void)
@@ -208,7 +219,7 @@ export const openCore = <A>(
       }),
       () => close
     )
-    return { driver, queue, family: family === 6 ? "IPv6" as const : "IPv4" as const, close }
+    return { driver, queue, family: family === 6 ? "IPv6" as const : "IPv4" as const, traffic, close }
   })
 
 /**
@@ -251,7 +262,11 @@ export const sendOne = (
     }
     return Effect.async<void, DatagramSendError>((resume) => {
       try {
-        core.driver.send(bytes, port, host, (cause) => resume(cause ? Effect.fail(broken("send", cause)) : Effect.void))
+        core.driver.send(bytes, port, host, (cause) => {
+          if (cause) return resume(Effect.fail(broken("send", cause)))
+          core.traffic.addSent(bytes.length)
+          resume(Effect.void)
+        })
       } catch (cause) {
         resume(
           Effect.fail(new InvalidArgumentError({ argument: "payload", why: String((cause as Error).message ?? cause) }))

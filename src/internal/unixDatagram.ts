@@ -14,6 +14,7 @@ import { broken, closed, listenFailed } from "./errors.js"
 import { FdWatcher } from "./fdWatcher.js"
 import { loadAddon } from "./native.js"
 import { failBusy } from "./signal.js"
+import { Traffic } from "./telemetry.js"
 import { clearStale, describePath, toPathBytes } from "./unixPath.js"
 import { checkMode, checkOptions, checkPositiveInt } from "./validate.js"
 
@@ -30,6 +31,8 @@ const probe = (addon: Addon) => (path: Buffer): Effect.Effect<ProbeResult> =>
 export class DatagramCore {
   readonly watcher: FdWatcher
   readonly driver: driver.UnixDatagramDriver
+  /** Bytes in and out, flushed into the counters at close (telemetry.ts). */
+  readonly traffic = new Traffic("unix", undefined)
 
   constructor(addon: Addon, fd: number, maxDatagramSize: number) {
     this.watcher = new FdWatcher(addon, fd)
@@ -60,6 +63,7 @@ export class DatagramCore {
           if (d.pending === undefined) return loop
           const [payload, sender] = d.pending
           d.pending = undefined
+          this.traffic.addReceived(payload.length)
           return Effect.succeed(shape(payload, sender))
         })
       }
@@ -73,7 +77,11 @@ export class DatagramCore {
     const attempt: Effect.Effect<void, DatagramSendError> = Effect.suspend(() => {
       if (this.driver.closed) return Effect.fail(closed("send"))
       try {
-        return this.driver.send(bytes, path) ? Effect.void : Effect.zipRight(Effect.sleep(FULL_QUEUE_RETRY), attempt)
+        if (this.driver.send(bytes, path)) {
+          this.traffic.addSent(bytes.length)
+          return Effect.void
+        }
+        return Effect.zipRight(Effect.sleep(FULL_QUEUE_RETRY), attempt)
       } catch (cause) {
         return Effect.fail(broken("send", cause))
       }
@@ -83,6 +91,7 @@ export class DatagramCore {
 
   readonly close: Effect.Effect<void> = Effect.sync(() => {
     if (this.driver.closed) return
+    this.traffic.close()
     this.watcher.close()
     this.driver.close()
   })
