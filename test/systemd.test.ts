@@ -4,7 +4,7 @@
  * it; sd_listen_fds(3)'s rules (LISTEN_PID, LISTEN_FDNAMES, unsetting) checked in a child.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect } from "effect"
+import { Deferred, Effect, Schedule } from "effect"
 import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -63,7 +63,10 @@ describe.skipIf(!available)("socket activation with systemd-socket-activate (#15
     Effect.gen(function*() {
       const port = yield* freePort()
       const server = yield* activated(["-l", `127.0.0.1:${port}`])
-      const client = yield* Socket.connectTcp("127.0.0.1", port)
+      // systemd-socket-activate binds the port before it starts the server: retry (bounded) until it has.
+      const client = yield* Socket.connectTcp("127.0.0.1", port).pipe(
+        Effect.retry({ times: 100, schedule: Schedule.spaced("50 millis") })
+      )
       yield* client.send("activated")
       expect(Buffer.from(yield* client.receive()).toString()).toBe("Hello, activated\n")
       expect(yield* Deferred.await(server.announced)).toBe(`listening on 127.0.0.1:${port}`)
