@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { Socket } from "../src/index.js"
 import { makeSelfSigned } from "./lib/certs.js"
 import { run } from "./lib/cli.js"
+import { printSpanTree } from "./lib/spans.js"
 import { tcpClient } from "./tcp-client.js"
 import { tcpServer } from "./tcp-server.js"
 import { tlsClient } from "./tls-client.js"
@@ -106,11 +107,23 @@ const datagramDemo = Effect.scoped(Effect.gen(function*() {
   yield* Console.log(`client (autobound) got ${JSON.stringify(Option.getOrElse(unixReply, () => "(no reply)"))}`)
 }))
 
+const spansDemo = Effect.gen(function*() {
+  yield* Console.log("\n== Spans: a TCP server and client traced through @effect/opentelemetry")
+  yield* printSpanTree(Effect.scoped(Effect.gen(function*() {
+    const line = yield* startServer((announce) => tcpServer({ host: "127.0.0.1", port: 0, announce }))
+    yield* tcpClient({ host: "127.0.0.1", port: portOf(line) })
+    yield* Effect.ignore(Socket.connectTcp("127.0.0.1", 1))
+    // Let the server's connection span end before the scope closes the server.
+    yield* Effect.sleep("50 millis")
+  })))
+})
+
 const showcase = Effect.gen(function*() {
   yield* tcpDemo
   yield* tlsDemo
   yield* unixDemo
   yield* datagramDemo
+  yield* spansDemo
   yield* Console.log("showcase finished")
 })
 
