@@ -5,7 +5,7 @@
  */
 import { type Addon, WOULD_BLOCK } from "./addon.js"
 import type { FdPoller } from "./fdPoller.js"
-import { chmod, type ProbeResult, probeResultOf } from "./unixPath.js"
+import { chmod, probeBound, type ProbeResult } from "./unixPath.js"
 
 /**
  * @internal
@@ -13,23 +13,7 @@ import { chmod, type ProbeResult, probeResultOf } from "./unixPath.js"
  * EPERM says one is, connected to another peer; EPROTOTYPE says a stream socket is; only
  * ECONNREFUSED says nobody is.
  */
-export const probe = (addon: Addon, path: Buffer): ProbeResult => {
-  let fd: number
-  try {
-    fd = addon.socket("dgram")
-  } catch (error) {
-    return { error }
-  }
-  try {
-    addon.connect(fd, path)
-    return "live"
-  } catch (cause) {
-    // EPERM from a datagram connect: the socket there talks only to the peer it connected to.
-    return (cause as { code?: unknown }).code === "EPERM" ? "live" : probeResultOf(cause)
-  } finally {
-    addon.close(fd)
-  }
-}
+export const probe = (addon: Addon, path: Buffer): ProbeResult => probeBound(addon, "dgram", path)
 
 /**
  * @internal

@@ -4,6 +4,7 @@
  * permission bits). Effect-free; the stale-socket rule that uses it is in `../unixPath.ts`.
  */
 import * as fs from "node:fs"
+import type { Addon, SocketType } from "./addon.js"
 
 /** @internal What is at a path: nothing, a socket file, or any other kind of file. */
 export type PathKind = "none" | "socket" | "other"
@@ -23,6 +24,30 @@ export const probeResultOf = (cause: unknown): ProbeResult => {
   // EAGAIN: a stream listener with a full backlog; EPROTOTYPE: a socket of the other type.
   if (code === "EAGAIN" || code === "EPROTOTYPE") return "live"
   return { error: cause }
+}
+
+/**
+ * @internal
+ * Probes a socket file with a connect from a new socket of `type` (the path's raw bytes, with the
+ * addon). A connect that succeeds or is in progress says someone is bound there; see
+ * `probeResultOf` for the errors. A datagram connect's EPERM also says "live": the socket there
+ * talks only to the peer it connected to.
+ */
+export const probeBound = (addon: Addon, type: SocketType, path: Uint8Array): ProbeResult => {
+  let fd: number
+  try {
+    fd = addon.socket(type)
+  } catch (error) {
+    return { error }
+  }
+  try {
+    addon.connect(fd, path)
+    return "live"
+  } catch (cause) {
+    return type === "dgram" && (cause as { code?: unknown }).code === "EPERM" ? "live" : probeResultOf(cause)
+  } finally {
+    addon.close(fd)
+  }
 }
 
 /** @internal lstat: what is at `path` (a symlink counts as "other", never followed). */

@@ -6,7 +6,7 @@
  */
 import * as net from "node:net"
 import { type Addon, WOULD_BLOCK } from "./addon.js"
-import { chmod, type ProbeResult, probeResultOf } from "./unixPath.js"
+import { chmod, probeBound, type ProbeResult, probeResultOf } from "./unixPath.js"
 
 const isAbstract = (path: Uint8Array): boolean => path.length > 0 && path[0] === 0
 
@@ -67,22 +67,7 @@ export const accept = (addon: Addon, fd: number): number | undefined => {
  * succeeds, is in progress or finds the backlog full says a stream listener is; EPROTOTYPE says
  * a datagram socket is; only ECONNREFUSED says nobody is.
  */
-export const probe = (addon: Addon, path: Uint8Array): ProbeResult => {
-  let fd: number
-  try {
-    fd = addon.socket("stream")
-  } catch (error) {
-    return { error }
-  }
-  try {
-    addon.connect(fd, path)
-    return "live"
-  } catch (cause) {
-    return probeResultOf(cause)
-  } finally {
-    addon.close(fd)
-  }
-}
+export const probe = (addon: Addon, path: Uint8Array): ProbeResult => probeBound(addon, "stream", path)
 
 /** @internal Whether `node:net` can name this path (it takes strings: the bytes must be UTF-8). */
 export const netCanName = (path: Uint8Array): boolean =>
