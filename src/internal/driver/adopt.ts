@@ -6,7 +6,7 @@
  */
 import * as net from "node:net"
 import { type Addon, type FdType, isAddonSystemError } from "./addon.js"
-import { READ_HIGH_WATER_MARK } from "./tcp.js"
+import { createServer, READ_HIGH_WATER_MARK } from "./tcp.js"
 
 /** @internal What a socket fd is. */
 export interface SocketInfo {
@@ -81,12 +81,7 @@ export const netServerFromFd = (
   backlog: number,
   callback: (error: Error | null, server: net.Server | undefined) => void
 ): void => {
-  const server = net.createServer({
-    allowHalfOpen: true,
-    pauseOnConnect: true,
-    noDelay: true,
-    highWaterMark: READ_HIGH_WATER_MARK
-  })
+  const server = createServer()
   const onError = (error: Error) => {
     server.close()
     callback(error, undefined)

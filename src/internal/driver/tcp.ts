@@ -101,12 +101,7 @@ export const listen = (
   options: BindOptions,
   callback: (error: Error | null, server: net.Server | undefined) => void
 ): () => void => {
-  const server = net.createServer({
-    allowHalfOpen: true,
-    pauseOnConnect: true,
-    noDelay: true,
-    highWaterMark: READ_HIGH_WATER_MARK
-  })
+  const server = createServer()
   const onError = (error: Error) => {
     server.close()
     callback(error, undefined)
@@ -127,6 +122,19 @@ export const listen = (
   )
   return () => server.close()
 }
+
+/**
+ * @internal
+ * A `net.Server` as our listeners use it: accepted sockets start paused (nothing is read until
+ * someone receives), half-open capable, with TCP_NODELAY and our read-ahead mark.
+ */
+export const createServer = (): net.Server =>
+  net.createServer({
+    allowHalfOpen: true,
+    pauseOnConnect: true,
+    noDelay: true,
+    highWaterMark: READ_HIGH_WATER_MARK
+  })
 
 /** @internal The address a listening TCP server is bound to. */
 export const serverAddress = (server: net.Server): InetAddress => {
