@@ -9,7 +9,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Either, Exit, Fiber, Option, Stream } from "effect"
 import { execFile } from "node:child_process"
-import * as fs from "node:fs"
 import * as net from "node:net"
 import { promisify } from "node:util"
 import { ByteStream, NetError, Socket } from "../src/index.js"
@@ -17,6 +16,7 @@ import { NetStreamDriver } from "../src/internal/driver/netStream.js"
 import { codeOf, reasonOf } from "../src/internal/systemError.js"
 import type { ConnectTcpOptions, TcpStream } from "../src/Socket/index.js"
 import { awaitSuspended, freePort, peerEnd, peerRead, peerReadToEnd, peerWrite, rawServer } from "./helpers/rawPeers.js"
+import { socketFd } from "./helpers/sockopt.js"
 
 const families = [["v4", "127.0.0.1", "IPv4"], ["v6", "::1", "IPv6"]] as const
 
@@ -183,35 +183,11 @@ describe("TCP client streams", () => {
       "print(socket.socket(fileno=fd).getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))"
     ].join("\n")
 
-    /** Our fd of the TCP socket `localPort -> remotePort`, via /proc/net/tcp(6) and /proc/self/fd. */
-    const socketFd = (localPort: number, remotePort: number): number => {
-      const hex = (port: number) => `:${port.toString(16).toUpperCase().padStart(4, "0")}`
-      const inodes = new Set<string>()
-      for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-        for (const line of fs.readFileSync(table, "utf8").split("\n").slice(1)) {
-          const f = line.trim().split(/\s+/)
-          if (f[1]?.endsWith(hex(localPort)) && f[2]?.endsWith(hex(remotePort))) inodes.add(f[9]!)
-        }
-      }
-      const fds = fs.readdirSync("/proc/self/fd").filter((fd) => {
-        let target = ""
-        try {
-          target = fs.readlinkSync(`/proc/self/fd/${fd}`)
-        } catch {
-          // an fd closed while we list them
-        }
-        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1]
-        return inode !== undefined && inodes.has(inode)
-      })
-      expect(fds).toHaveLength(1)
-      return Number(fds[0])
-    }
-
     const noDelayOf = (options: ConnectTcpOptions) =>
       Effect.gen(function*() {
         const server = yield* rawServer("127.0.0.1")
         const client = yield* Socket.connectTcp("127.0.0.1", server.port, options)
-        const fd = socketFd(client.attributes.localAddress.port, server.port)
+        const fd = socketFd(["tcp", "tcp6"], client.attributes.localAddress.port, server.port)
         const { stdout } = yield* Effect.promise(() =>
           promisify(execFile)("python3", ["-c", script, String(process.pid), String(fd)])
         )

@@ -7,7 +7,6 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
-import * as Metric from "effect/Metric"
 import * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import type { ByteStream, InetAddress } from "../ByteStream.js"
@@ -172,14 +171,7 @@ export const connectTcp: {
         "network.peer.port": stream.attributes.remoteAddress.port
       })
     ),
-    Effect.tapError((error) =>
-      Effect.zipRight(
-        Effect.annotateCurrentSpan("error.type", telemetry.errorType(error)),
-        error._tag === "InvalidArgumentError"
-          ? Effect.void
-          : Metric.increment(Metric.tagged(telemetry.connectErrors, "reason", telemetry.errorType(error)))
-      )
-    ),
+    Effect.tapError(telemetry.recordConnectFailure),
     Effect.withSpan("Socket.connectTcp", {
       kind: "client",
       attributes: { "network.transport": "tcp", "server.address": host, "server.port": port }

@@ -4,7 +4,6 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import type { ByteStream, ReceiveError, SendError, UnixAddress } from "../ByteStream.js"
@@ -95,14 +94,7 @@ export const connectUnix = (
       (stream) => stream.close
     )
   }).pipe(
-    Effect.tapError((error) =>
-      Effect.zipRight(
-        Effect.annotateCurrentSpan("error.type", telemetry.errorType(error)),
-        error._tag === "InvalidArgumentError"
-          ? Effect.void
-          : Metric.increment(Metric.tagged(telemetry.connectErrors, "reason", telemetry.errorType(error)))
-      )
-    ),
+    Effect.tapError(telemetry.recordConnectFailure),
     Effect.withSpan("Socket.connectUnix", {
       kind: "client",
       attributes: {

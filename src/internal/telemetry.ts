@@ -198,6 +198,19 @@ export const errorType = (error: unknown): string => {
 export const annotateFailure = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.tapError(self, (error) => Effect.annotateCurrentSpan("error.type", errorType(error)))
 
+/**
+ * @internal
+ * A failed connect (TCP or UNIX): `error.type` on the current span, and one count in
+ * `connect_errors` with its reason — an argument error is no connect attempt, so not counted.
+ */
+export const recordConnectFailure = (error: { readonly _tag: string }): Effect.Effect<void> =>
+  Effect.zipRight(
+    Effect.annotateCurrentSpan("error.type", errorType(error)),
+    error._tag === "InvalidArgumentError"
+      ? Effect.void
+      : Metric.increment(Metric.tagged(connectErrors, "reason", errorType(error)))
+  )
+
 const originalSymbol = Symbol.for("effect/OriginalAnnotation")
 
 /**
