@@ -1,0 +1,191 @@
+/**
+ * @effect/cluster for real over effect-sockets: runners in separate processes on loopback, each
+ * listening with our `SocketServer` and dialling the others with `Socket.tcpConnectable`
+ * (examples/lib/cluster.ts), sharing runners, shard locks and messages in one SQLite file.
+ *
+ * Cluster 0.60 has no shard manager process: every runner reads the registered runners from
+ * `RunnerStorage` (SQL here), computes the same hash ring, and takes its shards by locking them
+ * in the `cluster_locks` table. So two runner processes and the file are the whole cluster, and
+ * the test reads that table to see where shards are.
+ */
+import { SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer, Schema } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { quickConfig, Visit } from "../examples/cluster-runner.js"
+import { awaitLine, type ChildRun, startScript } from "./fixtures/cluster-process.js"
+
+/** Starting tsx in a child takes seconds on a loaded 2-core machine; the cluster adds a few. */
+const CLUSTER_TIMEOUT = 180_000
+const SHARDS = quickConfig.shardsPerGroup!
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "es-cluster-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+const decodeVisit = Schema.decodeUnknownSync(Visit)
+const parsed = (lines: ReadonlyArray<string>): Array<Record<string, unknown>> =>
+  lines.flatMap((line) => line.startsWith("{\"") ? [JSON.parse(line) as Record<string, unknown>] : [])
+
+interface Runner {
+  readonly run: ChildRun
+  /** `host:port`, as the runner advertises itself (and as the lock table names it). */
+  readonly address: string
+  /** Calls the `Greeter` `id` from this runner; the reply, wherever the entity lives. */
+  readonly call: (id: string) => Effect.Effect<Visit>
+}
+
+/** Starts test/fixtures/cluster-runner.ts over `sqliteFile` and waits until it is up. */
+const startRunner = (sqliteFile: string) =>
+  Effect.gen(function*() {
+    const run = yield* startScript("test/fixtures/cluster-runner.ts", [sqliteFile])
+    const address = yield* awaitLine(run, "runner ready", (lines) =>
+      parsed(lines).find((line) =>
+        typeof line["ready"] === "string"
+      )?.["ready"] as string | undefined)
+    const visits = () => parsed(run.lines()).filter((line) => line["visit"] !== undefined)
+    const call = (id: string) =>
+      Effect.gen(function*() {
+        const before = visits().length
+        run.child.stdin!.write(`${id}\n`)
+        const reply = yield* awaitLine(run, `reply from Greeter ${id}`, () => visits()[before]?.["visit"], 40)
+        return decodeVisit(reply)
+      })
+    return { run, address, call } satisfies Runner
+  })
+
+/** Who holds which shard now: `cluster_locks` rows (shard id -> runner address). */
+const shardLocks = (sql: SqlClient.SqlClient) =>
+  sql<{ shard_id: string; address: string }>`SELECT shard_id, address FROM cluster_locks`.pipe(
+    Effect.map((rows) => new Map(rows.map((row) => [row.shard_id, row.address])))
+  )
+
+/** Polls the lock table every 200 ms, at most 150 times (30 s), until `ok` holds. */
+const awaitLocks = (sql: SqlClient.SqlClient, what: string, ok: (locks: Map<string, string>) => boolean) =>
+  Effect.gen(function*() {
+    let locks = new Map<string, string>()
+    for (let i = 0; i < 150; i++) {
+      // Until the first runner has created the table, there are no locks.
+      locks = yield* shardLocks(sql).pipe(
+        Effect.catchIf((error) => /no such table/.test(String(error.cause)), () => Effect.succeed(new Map()))
+      )
+      if (ok(locks)) return locks
+      yield* Effect.sleep("200 millis")
+    }
+    return yield* Effect.dieMessage(`${what}: not within 30 s; locks ${JSON.stringify([...locks])}`)
+  })
+
+const holders = (locks: Map<string, string>) => new Set(locks.values())
+
+describe("@effect/cluster over effect-sockets", () => {
+  it.scopedLive(
+    "two runner processes: an entity on one is called from the other, and answers from the survivor after its runner stops",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const sqliteFile = path.join(dir, "cluster.db")
+        const sql = Context.get(yield* Layer.build(SqliteClient.layer({ filename: sqliteFile })), SqlClient.SqlClient)
+        const a = yield* startRunner(sqliteFile)
+        // A alone owns every shard before B joins (and has created the tables B then finds).
+        yield* awaitLocks(sql, "runner A holds every shard", (locks) =>
+          locks.size === SHARDS && [...locks.values()].every((address) =>
+            address === a.address
+          ))
+        const b = yield* startRunner(sqliteFile)
+        expect(b.address).not.toBe(a.address)
+        const split = yield* awaitLocks(sql, "the shards split between A and B", (locks) =>
+          locks.size === SHARDS && holders(locks).size === 2 && holders(locks).has(b.address))
+        expect(holders(split)).toEqual(new Set([a.address, b.address]))
+
+        // An entity living on A, found by calling Greeters from B (at most 100 ids).
+        let onA: Visit | undefined
+        for (let i = 0; i < 100 && onA === undefined; i++) {
+          const visit = yield* b.call(`user-${i}`)
+          expect([a.address, b.address]).toContain(visit.runner)
+          if (visit.runner === a.address) {
+            onA = visit
+          }
+        }
+        if (onA === undefined) {
+          return expect.fail("no Greeter among 100 lived on runner A")
+        }
+        expect(onA.pid).toBe(a.run.pid)
+        const onALocks = yield* shardLocks(sql)
+        expect(onALocks.get(onA.shardId)).toBe(a.address)
+
+        // Called again from B: the same instance on A (its state is there, in A's process).
+        const again = yield* b.call(onA.entityId)
+        expect(again).toMatchObject({ runner: a.address, pid: a.run.pid, shardId: onA.shardId, visits: onA.visits + 1 })
+
+        // Stop A; it releases its shards on the way out and exits 0.
+        a.run.child.kill("SIGTERM")
+        const exit = yield* a.run.exited.pipe(
+          Effect.timeoutFail({
+            duration: "30 seconds",
+            onTimeout: () =>
+              new Error("runner A did not exit 30 s after SIGTERM")
+          })
+        )
+        expect(exit, a.run.stderr()).toEqual({ code: 0, signal: null })
+
+        // B takes A's shards over, and the entity answers from B: a new instance (visit 1).
+        const moved = yield* awaitLocks(sql, "runner B holds every shard", (locks) =>
+          locks.size === SHARDS && [...locks.values()].every((address) =>
+            address === b.address
+          ))
+        expect(moved.get(onA.shardId)).toBe(b.address)
+        const afterMove = yield* b.call(onA.entityId)
+        expect(afterMove).toMatchObject({ runner: b.address, pid: b.run.pid, shardId: onA.shardId, visits: 1 })
+      }),
+    CLUSTER_TIMEOUT
+  )
+})
+
+describe("examples/cluster-runner.ts", () => {
+  it.scopedLive(
+    "two runners as a user starts them; the second calls Greeters, each answered by one of them",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const db = path.join(dir, "cluster.db")
+        const listening = (run: ChildRun) =>
+          awaitLine(run, "runner listening", (lines) =>
+            lines.map((line) =>
+              /^runner listening on (\S+)$/.exec(line)?.[1]
+            ).find((address) => address !== undefined))
+        const first = yield* startScript("examples/cluster-runner.ts", ["--port", "0", "--db", db])
+        const firstAddress = yield* listening(first)
+        const second = yield* startScript("examples/cluster-runner.ts", [
+          "--port",
+          "0",
+          "--db",
+          db,
+          "--call",
+          "alice,bob,carol"
+        ])
+        const secondAddress = yield* listening(second)
+        const replies = yield* awaitLine(second, "three replies", (lines) => {
+          const found = lines.filter((line) =>
+            line.startsWith("Greeter ")
+          )
+          return found.length === 3 ? found : undefined
+        })
+        const pattern = /^Greeter (\w+) \(shard default:(\d+)\) answered from (\S+), visit 1$/
+        expect(replies.map((line) => pattern.exec(line)?.[1])).toEqual(["alice", "bob", "carol"])
+        for (const line of replies) expect([firstAddress, secondAddress]).toContain(pattern.exec(line)![3])
+        // Both stop cleanly on SIGTERM (exit 0), as `run` promises.
+        for (const run of [second, first]) {
+          run.child.kill("SIGTERM")
+          const exit = yield* run.exited.pipe(
+            Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error("no exit 30 s after SIGTERM") })
+          )
+          expect(exit, run.stderr()).toEqual({ code: 0, signal: null })
+        }
+      }),
+    CLUSTER_TIMEOUT
+  )
+})
