@@ -4,11 +4,12 @@
  *
  *   npm run showcase
  */
-import { Console, Deferred, Effect, Option } from "effect"
+import { Console, Deferred, Effect, Logger, LogLevel, Option, Queue } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Socket } from "../src/index.js"
+import { clusterRunner, describeVisit } from "./cluster-runner.js"
 import { makeSelfSigned } from "./lib/certs.js"
 import { run } from "./lib/cli.js"
 import { printSpanTree } from "./lib/spans.js"
@@ -118,12 +119,38 @@ const spansDemo = Effect.gen(function*() {
   })))
 })
 
+const clusterDemo = Effect.scoped(Effect.gen(function*() {
+  yield* Console.log("\n== Cluster: examples/cluster-runner.ts, two @effect/cluster runners over effect-sockets")
+  const sqliteFile = path.join(yield* tempDir, "cluster.db")
+  // Both runners in this process here (the test runs them as two processes): each has its own
+  // listener, Sharding and SQLite connection; they meet only through the file and our sockets.
+  const quiet = Logger.withMinimumLogLevel(LogLevel.Warning)
+  const first = yield* startServer((announce) =>
+    quiet(clusterRunner({ host: "127.0.0.1", port: 0, sqliteFile, announce }))
+  )
+  yield* Console.log(`runner 1: ${first}`)
+  const replies = yield* Queue.unbounded<string>()
+  const second = yield* startServer((announce) =>
+    quiet(clusterRunner({
+      host: "127.0.0.1",
+      port: 0,
+      sqliteFile,
+      calls: ["alice", "bob", "carol"],
+      announce,
+      onVisit: (visit) => Queue.offer(replies, describeVisit(visit))
+    }))
+  )
+  yield* Console.log(`runner 2: ${second}; it calls three Greeter entities, wherever their shards live:`)
+  for (let i = 0; i < 3; i++) yield* Console.log(`  ${yield* Queue.take(replies)}`)
+}))
+
 const showcase = Effect.gen(function*() {
   yield* tcpDemo
   yield* tlsDemo
   yield* unixDemo
   yield* datagramDemo
   yield* spansDemo
+  yield* clusterDemo
   yield* Console.log("showcase finished")
 })
 
