@@ -7,10 +7,15 @@
 #    as in a user's install (npm 11.19 runs an unreviewed dependency install script with a
 #    notice; allowScripts matches registry names, which a local tarball does not have).
 # 3. Exactly one copy of effect; none of @effect/platform-node, cluster, rpc, sql, workflow.
-# 4. A strict NodeNext program importing "effect-sockets" and the subpaths "effect-sockets/Socket"
-#    and "effect-sockets/Listener" is compiled with the scratch project's tsc (skipLibCheck
-#    false, so our .d.ts are checked too) and run with $NODE (default `node`): a TCP echo on
-#    127.0.0.1 port 0, printing "echo ok"; when the addon was built, a UNIX echo too.
+# 4. A strict NodeNext program importing "effect-sockets" (at run time, not only its types) and
+#    the subpaths "effect-sockets/Socket" and "effect-sockets/Listener" is compiled with the
+#    scratch project's tsc (skipLibCheck false, so our .d.ts are checked too) and run with $NODE
+#    (default `node`), with @effect/platform NOT installed: a TCP echo on 127.0.0.1 port 0,
+#    printing "echo ok"; when the addon was built, a UNIX echo too.
+# 5. Then @effect/platform (the optional peer) is installed: still one copy of effect, nothing
+#    heavy; a second program imports "effect-sockets/Platform" and makes a round trip through
+#    Platform.toSocket(Socket.tcpConnectable(...)) to one of our listeners served as a platform
+#    SocketServer (Platform.toSocketServer), printing "platform ok".
 #
 # Usage: NODE=/path/to/node scripts/consumer-check.sh      Keep the scratch dir: KEEP=1
 set -euo pipefail
@@ -91,12 +96,13 @@ cat >tsconfig.json <<'JSON'
     "noEmit": false,
     "outDir": "out"
   },
-  "include": ["main.ts"]
+  "include": ["main.ts", "platform.ts"]
 }
 JSON
 
 cat >main.ts <<'TS'
 import { Console, Effect, Fiber, type Scope } from "effect"
+import * as EffectSockets from "effect-sockets"
 import type { ByteStream, NetError } from "effect-sockets"
 import * as Listener from "effect-sockets/Listener"
 import * as Socket from "effect-sockets/Socket"
@@ -135,6 +141,8 @@ const unix = echo(
 )
 
 const program = Effect.gen(function*() {
+  // The root entry, loaded at run time (without @effect/platform installed).
+  if (typeof EffectSockets.NetError.isNetError !== "function") return yield* Effect.die("root entry: no NetError")
   yield* tcp
   if (process.argv.includes("--unix")) yield* unix
   yield* Console.log("echo ok")
@@ -158,8 +166,49 @@ Effect.runPromise(program).then(
 )
 TS
 
-step "tsc (strict, NodeNext, skipLibCheck false)"
+cat >platform.ts <<'TS'
+import * as PlatformSocket from "@effect/platform/Socket"
+import { Console, Deferred, Effect } from "effect"
+import * as Listener from "effect-sockets/Listener"
+import * as Platform from "effect-sockets/Platform"
+import * as Socket from "effect-sockets/Socket"
+
+// Our listener as a platform SocketServer that echoes, and a platform Socket that dials it
+// through a connectable: one message there and back.
+const program = Effect.scoped(Effect.gen(function*() {
+  const listener = yield* Listener.createTcpListener({ localHost: "127.0.0.1", localPort: 0 })
+  const server = Platform.toSocketServer(listener)
+  if (server.address._tag !== "TcpAddress") return yield* Effect.die("the server address is not a TcpAddress")
+  yield* Effect.forkScoped(server.run((socket) =>
+    Effect.flatMap(socket.writer, (write) => socket.run((chunk) => write(chunk))).pipe(Effect.scoped)
+  ))
+  const socket = yield* Platform.toSocket(Socket.tcpConnectable("127.0.0.1", server.address.port))
+  const reply = yield* Deferred.make<string>()
+  yield* Effect.forkScoped(socket.run((chunk) => Deferred.succeed(reply, new TextDecoder().decode(chunk))))
+  const write = yield* socket.writer
+  yield* write("hello platform")
+  const echoed = yield* Deferred.await(reply)
+  if (echoed !== "hello platform") return yield* Effect.die(`echo mismatch: ${JSON.stringify(echoed)}`)
+  yield* write(new PlatformSocket.CloseEvent())
+  yield* Console.log("platform ok")
+})).pipe(
+  Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("timed out after 10 s") })
+)
+
+Effect.runPromise(program).then(
+  () => process.exit(),
+  (failure: unknown) => {
+    console.error("platform program failed:", failure)
+    process.exit(1)
+  }
+)
+TS
+
+step "tsc (strict, NodeNext, skipLibCheck false), without @effect/platform"
+[ ! -e node_modules/@effect/platform ] || fail "@effect/platform is installed before the Platform step"
+mv platform.ts platform.ts.later
 timeout 120 "$node_bin" node_modules/typescript/bin/tsc -p . >"$work/tsc.log" 2>&1 || { cat "$work/tsc.log"; fail "tsc"; }
+mv platform.ts.later platform.ts
 
 step "run on node $node_version"
 args=()
@@ -168,8 +217,28 @@ output="$(timeout 30 "$node_bin" out/main.js "${args[@]}" 2>&1)" || { echo "$out
 echo "$output"
 echo "$output" | grep -qx "echo ok" || fail "the program did not print echo ok"
 
+step "npm install @effect/platform@~0.97.2 (the optional peer, for effect-sockets/Platform)"
+timeout 600 npm install --no-audit --no-fund @effect/platform@~0.97.2 >"$work/install-platform.log" 2>&1 \
+  || { tail -60 "$work/install-platform.log"; fail "npm install @effect/platform"; }
+mapfile -t effects < <(find node_modules -path '*/effect/package.json' -not -path '*/effect/*/effect/package.json' \
+  | xargs -r grep -l '"name": "effect"')
+[ "${#effects[@]}" -eq 1 ] || fail "with @effect/platform: expected one copy of effect, found ${#effects[@]}: ${effects[*]}"
+for heavy in @effect/platform-node @effect/cluster @effect/rpc @effect/sql @effect/workflow; do
+  [ ! -e "node_modules/$heavy" ] || fail "$heavy was installed with @effect/platform"
+done
+timeout 60 npm ls --all >"$work/ls-all.log" 2>&1 || { cat "$work/ls-all.log"; fail "npm ls is not clean with @effect/platform"; }
+
+step "tsc with effect-sockets/Platform"
+timeout 120 "$node_bin" node_modules/typescript/bin/tsc -p . >"$work/tsc-platform.log" 2>&1 \
+  || { cat "$work/tsc-platform.log"; fail "tsc with effect-sockets/Platform"; }
+
+step "run the Platform round trip on node $node_version"
+output="$(timeout 30 "$node_bin" out/platform.js 2>&1)" || { echo "$output"; fail "the Platform program (exit $?)"; }
+echo "$output"
+echo "$output" | grep -qx "platform ok" || fail "the Platform program did not print platform ok"
+
 if [ "$unix" = 1 ]; then
-  echo "consumer-check: OK on node $node_version (tcp and unix echo, addon built at install)"
+  echo "consumer-check: OK on node $node_version (tcp and unix echo, addon built at install; Platform round trip)"
 else
-  echo "consumer-check: OK on node $node_version (tcp echo; the addon was NOT built at install)"
+  echo "consumer-check: OK on node $node_version (tcp echo; the addon was NOT built at install; Platform round trip)"
 fi
