@@ -10,7 +10,7 @@
  * Each reply names the runner that hosted the entity; a runner stops cleanly on SIGINT/SIGTERM
  * (releasing its shards, which the others then take over).
  */
-import { Entity, ShardingConfig } from "@effect/cluster"
+import { ClusterSchema, Entity, ShardingConfig } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Console, Effect, Layer, Schema, Stream } from "effect"
 import { flags, isMain, port, run } from "./lib/cli.js"
@@ -27,8 +27,12 @@ export class Visit extends Schema.Class<Visit>("Visit")({
   visits: Schema.Number
 }) {}
 
+/**
+ * `Visit` is persisted (`ClusterSchema.Persisted`): the sending runner stores each call in the
+ * shared message table, the hosting runner processes it once and stores the reply there.
+ */
 export const Greeter = Entity.make("Greeter", [
-  Rpc.make("Visit", { success: Visit })
+  Rpc.make("Visit", { success: Visit }).annotate(ClusterSchema.Persisted, true)
 ])
 
 export const GreeterLive = Greeter.toLayer(Effect.gen(function*() {

@@ -3,6 +3,9 @@
  * listening with our `SocketServer` and dialling the others with `Socket.tcpConnectable`
  * (examples/lib/cluster.ts), sharing runners, shard locks and messages in one SQLite file.
  *
+ * `Greeter.Visit` is a persisted rpc, so every call is also written to and read from the
+ * message table in that file, by the runner that sends it and the one that hosts the entity.
+ *
  * Cluster 0.60 has no shard manager process: every runner reads the registered runners from
  * `RunnerStorage` (SQL here), computes the same hash ring, and takes its shards by locking them
  * in the `cluster_locks` table. So two runner processes and the file are the whole cluster, and
@@ -140,6 +143,14 @@ describe("@effect/cluster over effect-sockets", () => {
         expect(moved.get(onA.shardId)).toBe(b.address)
         const afterMove = yield* b.call(onA.entityId)
         expect(afterMove).toMatchObject({ runner: b.address, pid: b.run.pid, shardId: onA.shardId, visits: 1 })
+
+        // `Visit` is persisted: each of the three calls went through the shared message table,
+        // written by B, processed once (by A twice, then by B), none left over to replay.
+        const stored = yield* sql<{ processed: number }>`
+          SELECT processed FROM cluster_messages WHERE entity_id = ${onA.entityId} AND tag = 'Visit'`
+        expect(stored.map((row) =>
+          row.processed
+        )).toEqual([1, 1, 1])
       }),
     CLUSTER_TIMEOUT
   )
