@@ -10,6 +10,11 @@
  * `RunnerStorage` (SQL here), computes the same hash ring, and takes its shards by locking them
  * in the `cluster_locks` table. So two runner processes and the file are the whole cluster, and
  * the test reads that table to see where shards are.
+ *
+ * Not run here: runners on separate machines (SQLite is one-machine storage; PostgreSQL or MySQL
+ * storage needs a database server, and this machine has none and no network to fetch one),
+ * `RunnerHealth.layerK8s` (needs a Kubernetes API), and cluster's HTTP/WebSocket runner
+ * transports (`HttpRunner`, not sockets of ours).
  */
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
@@ -84,74 +89,84 @@ const awaitLocks = (sql: SqlClient.SqlClient, what: string, ok: (locks: Map<stri
 
 const holders = (locks: Map<string, string>) => new Set(locks.values())
 
-describe("@effect/cluster over effect-sockets", () => {
+/** Whether `address` holds every shard. */
+const allHeldBy = (address: string) => (locks: Map<string, string>) =>
+  locks.size === SHARDS && [...locks.values()].every((holder) => holder === address)
+
+/**
+ * Two runners A and B; a `Greeter` living on A is called from B; A is stopped with `signal`;
+ * once its shards have moved, the `Greeter` answers from B. SIGTERM is a clean stop: A releases
+ * its shards and unregisters on the way out. SIGKILL is a crash: B sees A's connections break,
+ * and takes the shards once A's heartbeat and locks are older than `shardLockExpiration` (5 s).
+ */
+const failover = (signal: "SIGTERM" | "SIGKILL") =>
+  Effect.gen(function*() {
+    const dir = yield* tempDir
+    const sqliteFile = path.join(dir, "cluster.db")
+    const sql = Context.get(yield* Layer.build(SqliteClient.layer({ filename: sqliteFile })), SqlClient.SqlClient)
+    const a = yield* startRunner(sqliteFile)
+    // A alone owns every shard before B joins (and has created the tables B then finds).
+    yield* awaitLocks(sql, "runner A holds every shard", allHeldBy(a.address))
+    const b = yield* startRunner(sqliteFile)
+    expect(b.address).not.toBe(a.address)
+    const split = yield* awaitLocks(sql, "the shards split between A and B", (locks) =>
+      locks.size === SHARDS && holders(locks).size === 2 && holders(locks).has(b.address))
+    expect(holders(split)).toEqual(new Set([a.address, b.address]))
+
+    // An entity living on A, found by calling Greeters from B (at most 100 ids).
+    let onA: Visit | undefined
+    for (let i = 0; i < 100 && onA === undefined; i++) {
+      const visit = yield* b.call(`user-${i}`)
+      expect([a.address, b.address]).toContain(visit.runner)
+      if (visit.runner === a.address) {
+        onA = visit
+      }
+    }
+    if (onA === undefined) {
+      return expect.fail("no Greeter among 100 lived on runner A")
+    }
+    expect(onA.pid).toBe(a.run.pid)
+    expect((yield* shardLocks(sql)).get(onA.shardId)).toBe(a.address)
+
+    // Called again from B: the same instance on A (its state is there, in A's process).
+    const again = yield* b.call(onA.entityId)
+    expect(again).toMatchObject({ runner: a.address, pid: a.run.pid, shardId: onA.shardId, visits: onA.visits + 1 })
+
+    a.run.child.kill(signal)
+    const exit = yield* a.run.exited.pipe(
+      Effect.timeoutFail({
+        duration: "30 seconds",
+        onTimeout: () =>
+          new Error(`A did not exit 30 s after ${signal}`)
+      })
+    )
+    expect(exit, a.run.stderr()).toEqual(signal === "SIGTERM" ? { code: 0, signal: null } : { code: null, signal })
+
+    // B takes A's shards over, and the entity answers from B: a new instance (visit 1).
+    const moved = yield* awaitLocks(sql, "runner B holds every shard", allHeldBy(b.address))
+    expect(moved.get(onA.shardId)).toBe(b.address)
+    const afterMove = yield* b.call(onA.entityId)
+    expect(afterMove).toMatchObject({ runner: b.address, pid: b.run.pid, shardId: onA.shardId, visits: 1 })
+
+    // `Visit` is persisted: each of the three calls went through the shared message table,
+    // written by B, processed once (by A twice, then by B), none left over to replay.
+    const stored = yield* sql<{ processed: number }>`
+      SELECT processed FROM cluster_messages WHERE entity_id = ${onA.entityId} AND tag = 'Visit'`
+    expect(stored.map((row) =>
+      row.processed
+    )).toEqual([1, 1, 1])
+  })
+
+describe("@effect/cluster over effect-sockets: two runner processes", () => {
   it.scopedLive(
-    "two runner processes: an entity on one is called from the other, and answers from the survivor after its runner stops",
-    () =>
-      Effect.gen(function*() {
-        const dir = yield* tempDir
-        const sqliteFile = path.join(dir, "cluster.db")
-        const sql = Context.get(yield* Layer.build(SqliteClient.layer({ filename: sqliteFile })), SqlClient.SqlClient)
-        const a = yield* startRunner(sqliteFile)
-        // A alone owns every shard before B joins (and has created the tables B then finds).
-        yield* awaitLocks(sql, "runner A holds every shard", (locks) =>
-          locks.size === SHARDS && [...locks.values()].every((address) =>
-            address === a.address
-          ))
-        const b = yield* startRunner(sqliteFile)
-        expect(b.address).not.toBe(a.address)
-        const split = yield* awaitLocks(sql, "the shards split between A and B", (locks) =>
-          locks.size === SHARDS && holders(locks).size === 2 && holders(locks).has(b.address))
-        expect(holders(split)).toEqual(new Set([a.address, b.address]))
+    "an entity on A is called from B; A stops (SIGTERM, exit 0), its shards move and it answers from B",
+    () => failover("SIGTERM"),
+    CLUSTER_TIMEOUT
+  )
 
-        // An entity living on A, found by calling Greeters from B (at most 100 ids).
-        let onA: Visit | undefined
-        for (let i = 0; i < 100 && onA === undefined; i++) {
-          const visit = yield* b.call(`user-${i}`)
-          expect([a.address, b.address]).toContain(visit.runner)
-          if (visit.runner === a.address) {
-            onA = visit
-          }
-        }
-        if (onA === undefined) {
-          return expect.fail("no Greeter among 100 lived on runner A")
-        }
-        expect(onA.pid).toBe(a.run.pid)
-        const onALocks = yield* shardLocks(sql)
-        expect(onALocks.get(onA.shardId)).toBe(a.address)
-
-        // Called again from B: the same instance on A (its state is there, in A's process).
-        const again = yield* b.call(onA.entityId)
-        expect(again).toMatchObject({ runner: a.address, pid: a.run.pid, shardId: onA.shardId, visits: onA.visits + 1 })
-
-        // Stop A; it releases its shards on the way out and exits 0.
-        a.run.child.kill("SIGTERM")
-        const exit = yield* a.run.exited.pipe(
-          Effect.timeoutFail({
-            duration: "30 seconds",
-            onTimeout: () =>
-              new Error("runner A did not exit 30 s after SIGTERM")
-          })
-        )
-        expect(exit, a.run.stderr()).toEqual({ code: 0, signal: null })
-
-        // B takes A's shards over, and the entity answers from B: a new instance (visit 1).
-        const moved = yield* awaitLocks(sql, "runner B holds every shard", (locks) =>
-          locks.size === SHARDS && [...locks.values()].every((address) =>
-            address === b.address
-          ))
-        expect(moved.get(onA.shardId)).toBe(b.address)
-        const afterMove = yield* b.call(onA.entityId)
-        expect(afterMove).toMatchObject({ runner: b.address, pid: b.run.pid, shardId: onA.shardId, visits: 1 })
-
-        // `Visit` is persisted: each of the three calls went through the shared message table,
-        // written by B, processed once (by A twice, then by B), none left over to replay.
-        const stored = yield* sql<{ processed: number }>`
-          SELECT processed FROM cluster_messages WHERE entity_id = ${onA.entityId} AND tag = 'Visit'`
-        expect(stored.map((row) =>
-          row.processed
-        )).toEqual([1, 1, 1])
-      }),
+  it.scopedLive(
+    "an entity on A is called from B; A crashes (SIGKILL), its locks expire, its shards move and it answers from B",
+    () => failover("SIGKILL"),
     CLUSTER_TIMEOUT
   )
 })
