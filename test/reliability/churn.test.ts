@@ -357,11 +357,14 @@ describe("leak under churn", () => {
           const deadline = started +
             TIME_BUDGET_MS * Math.max(1, transport.cycles / (transport.name === "TLS" ? 1_000 : 10_000))
           let skipped = 0
+          // The first quarter always runs (the churn must be real on a loaded machine); the time
+          // budget only cuts the rest, so no assertion here depends on the machine's speed.
+          const alwaysRun = transport.cycles / 4
           yield* clientFibers.supervised(
             Effect.forEach(
               Array.from({ length: transport.cycles }, (_, i) => i),
               (i) =>
-                Date.now() > deadline
+                i >= alwaysRun && Date.now() > deadline
                   ? Effect.sync(() => skipped++)
                   : Effect.suspend(() => runCycle(planOf(i, transport.phases, seed, transport.maxPayload), stats)),
               { concurrency: CONCURRENCY, discard: true }
@@ -398,7 +401,7 @@ describe("leak under churn", () => {
           yield* expectBackToBaseline(`churn ${transport.name}`, before, "2 seconds", figures)
 
           expect(stats.cycles + skipped).toBe(transport.cycles)
-          expect(stats.cycles, "cycles done within the time budget").toBeGreaterThanOrEqual(transport.cycles / 4)
+          expect(stats.cycles, "the always-run quarter ran").toBeGreaterThanOrEqual(alwaysRun)
           expect(sum(stats.landed), "some interrupts landed").toBeGreaterThan(0)
           expect(stats.errors, "a cycle failed with a typed error").toEqual({})
           expect(stats.mismatches, "lost or mismatched echoes").toBe(0)
@@ -411,7 +414,8 @@ describe("leak under churn", () => {
             expect(["echoed", "IncompleteRead", "EndOfStream", "BrokenResourceError"]).toContain(tag)
           }
         }),
-      TIME_BUDGET_MS * Math.max(1, transport.cycles / (transport.name === "TLS" ? 1_000 : 10_000)) + 30_000
+      // A hang guard, not a speed bar: three budgets, room for the always-run quarter under load.
+      3 * TIME_BUDGET_MS * Math.max(1, transport.cycles / (transport.name === "TLS" ? 1_000 : 10_000)) + 30_000
     )
   })
 })
