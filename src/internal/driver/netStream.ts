@@ -115,6 +115,46 @@ export class NetStreamDriver {
   }
 
   /**
+   * Every queued chunk at once, oldest first (empty when none is queued), for a batch receive:
+   * one wake-up of the reader serves them all. The queue's bound (`QUEUE_LIMIT` plus one chunk)
+   * bounds the batch. Resumes a socket we paused.
+   */
+  takeAll(): Array<Buffer> {
+    const out = this.head === 0 ? this.queue.splice(0) : this.queue.splice(this.head)
+    this.queue.length = 0
+    this.head = 0
+    this.queuedBytes = 0
+    if (this.pausedByUs) {
+      this.pausedByUs = false
+      this.socket.resume()
+    }
+    return out
+  }
+
+  /**
+   * Writes every chunk as one batch: corked, so Node hands them to the kernel in one writev.
+   * Reports as `write` does; the awaited write is the batch's last one.
+   */
+  writeAll(chunks: ReadonlyArray<Uint8Array>): number {
+    if (chunks.length === 1) return this.write(chunks[0]!)
+    if (this.socket.destroyed) return DESTROYED
+    this.socket.cork()
+    try {
+      for (const chunk of chunks) {
+        this.socket.write(chunk, this.onWritten)
+        ++this.writesIssued
+      }
+    } finally {
+      this.socket.uncork()
+    }
+    const seq = this.writesIssued
+    if (this.socket.writableLength === 0 && !this.socket.destroyed) return WRITTEN
+    this.waitingFor = seq
+    this.writeError = undefined
+    return seq
+  }
+
+  /**
    * Writes `bytes`: `WRITTEN` when Node passed them straight to the kernel (nothing left in its
    * buffer), `DESTROYED` when the socket is gone, else the write's number, which becomes the
    * awaited one (`waitingFor`, with `writeError` cleared).
