@@ -16,12 +16,15 @@ export const pumpedDuplex = (inner: ByteStream): TransportDuplex => {
   const wantData = new Signal(() => duplex.readRequested)
   const writeReady = new Signal(() => duplex.writes.length > 0)
 
-  // Receives and pushes; waits for `_read` when Node's buffer is full.
-  const readLoop: Effect.Effect<void> = Effect.matchEffect(Effect.suspend(() => inner.receive()), {
-    onSuccess: (chunk) =>
+  // Receives a batch and pushes it (one wake-up for all that arrived); waits for `_read` when
+  // Node's buffer is full (a batch may overfill it by the batch's own bounded size).
+  const readLoop: Effect.Effect<void> = Effect.matchEffect(Effect.suspend(() => inner.receiveBatch()), {
+    onSuccess: (batch) =>
       Effect.suspend(() => {
         duplex.readRequested = false
-        if (duplex.push(chunk)) return readLoop
+        let room = true
+        for (const chunk of batch) room = duplex.push(chunk)
+        if (room) return readLoop
         return Effect.zipRight(wantData.wait, readLoop)
       }),
     onFailure: (error) =>
