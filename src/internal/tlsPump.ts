@@ -34,16 +34,21 @@ export const pumpedDuplex = (inner: ByteStream): TransportDuplex => {
       })
   })
 
-  // Sends queued writes in order; an empty chunk marks the end (sendEof).
+  // Sends queued writes in order, every write queued so far as one batch (sendAll); an empty
+  // chunk marks the end (sendEof).
   const writeLoop: Effect.Effect<void> = Effect.suspend(() => {
-    const next = duplex.writes.shift()
+    const next = duplex.writes[0]
     if (next === undefined) return Effect.zipRight(writeReady.wait, writeLoop)
     if (next.chunk === undefined) {
+      duplex.writes.shift()
       return Effect.zipRight(Effect.ignore(inner.sendEof), Effect.sync(() => next.callback()))
     }
-    return Effect.matchEffect(inner.send(next.chunk), {
-      onSuccess: () => Effect.zipRight(Effect.sync(() => next.callback()), writeLoop),
-      onFailure: (error) => Effect.sync(() => next.callback(new TransportError(error)))
+    let end = 1
+    while (end < duplex.writes.length && duplex.writes[end]!.chunk !== undefined) end++
+    const batch = duplex.writes.splice(0, end)
+    return Effect.matchEffect(inner.sendAll(batch.map((write) => write.chunk!)), {
+      onSuccess: () => Effect.zipRight(Effect.sync(() => batch.forEach((write) => write.callback())), writeLoop),
+      onFailure: (error) => Effect.sync(() => batch.forEach((write) => write.callback(new TransportError(error))))
     })
   })
 
