@@ -4,8 +4,10 @@
  *
  * `receive` completes synchronously when a chunk is queued and otherwise parks the fiber on a
  * `Signal`; a chunk leaves the queue only in the final synchronous step, so an interrupted
- * receive never consumes anything. A send that Node could not pass straight to the kernel
- * waits for its own write's callback, so a slow peer slows the sender.
+ * receive never consumes anything. `receiveBatch` is the same with the whole queue as its final
+ * step; `sendAll` writes its chunks corked (one writev). A send that Node could not pass
+ * straight to the kernel waits for its own (or its batch's last) write's callback, so a slow
+ * peer slows the sender.
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"

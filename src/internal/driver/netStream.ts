@@ -5,7 +5,8 @@
  * Node delivers chunks as 'data' events into our own queue (the cheapest path Node has: no
  * 'readable' round trip through nextTick). When the queue holds `QUEUE_LIMIT` bytes the socket
  * is paused, and Node itself stops reading from the kernel once its own buffer is full, so a
- * fast peer cannot grow our memory while nobody receives. Writes are numbered: one stable
+ * fast peer cannot grow our memory while nobody receives. The queue is taken a chunk at a time
+ * (`take`) or whole (`takeAll`, a batch); `writeAll` corks a batch of writes into one writev. Writes are numbered: one stable
  * callback counts them (Node runs write callbacks in order), so whoever waits for a write knows
  * when its own is done.
  */
