@@ -100,10 +100,11 @@ const patterned = (count: number, size: (i: number) => number): Array<Buffer> =>
   Array.from({ length: count }, (_, i) => Buffer.alloc(size(i), (i * 7 + 1) % 251))
 
 /**
- * Gives our event loop time to read what the peer sent (a few poll phases): loopback delivers
- * a flushed write at once, and Node reads a readable socket in its next poll phase.
+ * Lets our event loop read what the peer sent: loopback delivers a flushed write at once, and
+ * Node reads a readable socket in its next poll phase. Each timer fires in a loop iteration of
+ * its own, with a poll phase between two, so four short sleeps pass at least three of them.
  */
-const letArrive = Effect.sleep("30 millis")
+const letArrive = Effect.repeatN(Effect.sleep("5 millis"), 3)
 
 /** Receives until `n` bytes have arrived (bounded in count), with `receive` or `receiveBatch`. */
 const receiveBytes = (stream: ByteStream.ByteStream, n: number, batched = true) =>
