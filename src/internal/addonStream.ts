@@ -5,11 +5,19 @@
  * driver's `pending` only in a final synchronous step, so an interrupted receive leaves them
  * for the next one.
  */
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import type { ReceiveError, SendEofError, SendError } from "../ByteStream.js"
 import { type BrokenResourceError, InvalidArgumentError } from "../NetError.js"
 import type { UnixStream } from "../Socket/Unix.js"
-import { checkMaxBytes, DEFAULT_MAX_BYTES, failEndOfStream, make as makeByteStream, toBytes } from "./byteStream.js"
+import {
+  checkMaxBytes,
+  DEFAULT_MAX_BYTES,
+  failEndOfStream,
+  make as makeByteStream,
+  toByteBatch,
+  toBytes
+} from "./byteStream.js"
 import type { Addon } from "./driver/addon.js"
 import { AddonStreamDriver, FdsTruncated, type Fill } from "./driver/addonStream.js"
 import { OwnedFdKey } from "./driver/fds.js"
@@ -19,6 +27,29 @@ import { FdWatcher } from "./fdWatcher.js"
 import { failBusy } from "./signal.js"
 import { register, type Side, Traffic } from "./telemetry.js"
 import { toUnixAddress } from "./unixPath.js"
+
+/** The most bytes one `receiveBatch` reads, and the largest piece `sendAll` joins small chunks into. */
+const BATCH_LIMIT = 256 * 1024
+
+/** `chunks` with runs of small neighbours joined into pieces of at most `limit` bytes. */
+const coalesce = (chunks: ReadonlyArray<Uint8Array>, limit: number): Array<Uint8Array> => {
+  const pieces: Array<Uint8Array> = []
+  let run: Array<Uint8Array> = []
+  let runBytes = 0
+  const flush = () => {
+    if (run.length === 1) pieces.push(run[0]!)
+    else if (run.length > 1) pieces.push(Buffer.concat(run, runBytes))
+    run = []
+    runBytes = 0
+  }
+  for (const chunk of chunks) {
+    if (runBytes + chunk.length > limit) flush()
+    run.push(chunk)
+    runBytes += chunk.length
+  }
+  flush()
+  return pieces
+}
 
 const busyReading = failBusy("reading from")
 const busyWriting = failBusy("writing to")
@@ -77,6 +108,44 @@ export class AddonStream {
     const fill = this.fillWith(() => this.driver.fill(maxBytes))
     // The bytes leave `pending` only in the last step, which nothing can interrupt.
     return Effect.zipRight(this.awaitData(fill), Effect.sync(() => this.count(this.driver.takeBytes(maxBytes))))
+  }
+
+  /**
+   * Every byte the socket has, in one receive: what `pending` holds, then more recvs in the same
+   * synchronous step until the socket is drained or `BATCH_LIMIT` bytes were read (so the batch
+   * is bounded). A failure or the EOF a later recv finds is kept for the next receive: the bytes
+   * before it are delivered first.
+   */
+  readonly receiveBatch = (): Effect.Effect<
+    Chunk.NonEmptyChunk<Uint8Array>,
+    ReceiveError
+  > => (this.batchReceive ??= Effect.zipRight(
+    this.awaitData(this.fillWith(() => this.driver.fill(DEFAULT_MAX_BYTES))),
+    Effect.sync(() => {
+      const first = this.driver.takeBytes(Number.MAX_SAFE_INTEGER)
+      const batch: [Uint8Array, ...Array<Uint8Array>] = [first]
+      let bytes = first.length
+      while (bytes < BATCH_LIMIT && this.readMore(batch)) bytes += batch[batch.length - 1]!.length
+      this.traffic.addReceived(bytes)
+      return Chunk.unsafeFromNonEmptyArray(batch)
+    })
+  ))
+
+  private batchReceive: Effect.Effect<Chunk.NonEmptyChunk<Uint8Array>, ReceiveError> | undefined = undefined
+
+  /** One more recv into `batch`; false when the socket has nothing now (or ended, or failed). */
+  private readMore(batch: Array<Uint8Array>): boolean {
+    let outcome: Fill
+    try {
+      outcome = this.driver.fill(DEFAULT_MAX_BYTES)
+    } catch (cause) {
+      this.failure = broken("receive", cause)
+      return false
+    }
+    if (outcome === "eof") this.eof = true
+    if (outcome !== "data") return false
+    batch.push(this.driver.takeBytes(Number.MAX_SAFE_INTEGER))
+    return true
   }
 
   private count(chunk: Uint8Array): Uint8Array {
@@ -148,6 +217,21 @@ export class AddonStream {
       return bytes.length === 0 ? Effect.void : this.exclusiveWrite(this.writeAll(bytes, undefined))
     })
 
+  /**
+   * Sends every chunk in order as one exclusive write; small neighbours are joined (up to
+   * `BATCH_LIMIT` bytes a piece) so a batch of small chunks costs few syscalls.
+   */
+  readonly sendAll = (chunks: Iterable<Uint8Array | string>): Effect.Effect<void, SendError> =>
+    Effect.suspend(() => {
+      const batch = toByteBatch(chunks)
+      if (batch instanceof InvalidArgumentError) return Effect.fail(batch)
+      const bad = this.sendCheck()
+      if (bad) return bad
+      if (batch.chunks.length === 0) return Effect.void
+      const pieces = coalesce(batch.chunks, BATCH_LIMIT)
+      return this.exclusiveWrite(Effect.forEach(pieces, (piece) => this.writeAll(piece, undefined), { discard: true }))
+    })
+
   readonly sendFds = (
     message: Uint8Array | string,
     fds: ReadonlyArray<unknown>
@@ -193,7 +277,9 @@ export const make = (addon: Addon, fd: number, side: Side): UnixStream => {
   return register(
     makeByteStream({
       receive: core.receive,
+      receiveBatch: core.receiveBatch,
       send: core.send,
+      sendAll: core.sendAll,
       sendEof: core.sendEof,
       close: core.close,
       receiveFds: core.receiveFds,

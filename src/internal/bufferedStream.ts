@@ -1,4 +1,5 @@
 /** @internal */
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import type { BufferedByteStream, ByteStream, ReceiveError } from "../ByteStream.js"
 import { DelimiterNotFound, EndOfStream, IncompleteRead, InvalidArgumentError } from "../NetError.js"
@@ -44,6 +45,10 @@ export const make = (inner: ByteStream): BufferedByteStream => {
       if (buffer.length > 0) return Effect.sync(() => take(maxBytes))
       return inner.receive(maxBytes)
     })
+
+  // What is buffered comes first, as a batch of its own; then the transport's batches.
+  const receiveBatch = () =>
+    Effect.suspend(() => buffer.length > 0 ? Effect.sync(() => Chunk.of(take(buffer.length))) : inner.receiveBatch())
 
   const receiveExactly = (n: number): Effect.Effect<Uint8Array, IncompleteRead | EndOfStream | Pull> =>
     Effect.suspend(() => {
@@ -92,7 +97,9 @@ export const make = (inner: ByteStream): BufferedByteStream => {
 
   return makeByteStream({
     receive,
+    receiveBatch,
     send: inner.send,
+    sendAll: inner.sendAll,
     sendEof: inner.sendEof,
     close: inner.close,
     attributes: inner.attributes,

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
-import type { ByteStream, ByteStreamCore } from "../ByteStream.js"
+import type { ByteStream, ByteStreamCore, ReceiveError } from "../ByteStream.js"
 import { EndOfStream, InvalidArgumentError } from "../NetError.js"
 
 /** @internal */
@@ -33,17 +33,84 @@ export const toStream = <E>(
 
 /**
  * @internal
+ * The `Stream` of every batch `receiveBatch` gives, each batch one `Chunk` of the stream (one
+ * pull per batch, not per chunk), ending cleanly at `EndOfStream`.
+ */
+export const toBatchStream = <E>(
+  receiveBatch: Effect.Effect<Chunk.NonEmptyChunk<Uint8Array>, E | EndOfStream>
+): Stream.Stream<Uint8Array, Exclude<E, EndOfStream>> =>
+  Stream.repeatEffectChunkOption(
+    Effect.mapError(
+      receiveBatch,
+      (error) => isEndOfStream(error) ? Option.none() : Option.some(error as Exclude<E, EndOfStream>)
+    )
+  )
+
+/**
+ * @internal
+ * A batch receive for a transport without one of its own: one `receive`, as a one-chunk batch.
+ */
+const singleBatch = <E>(
+  receive: Effect.Effect<Uint8Array, E>
+): Effect.Effect<Chunk.NonEmptyChunk<Uint8Array>, E> => Effect.map(receive, Chunk.of)
+
+/** @internal `sendAll` for a transport without one of its own: each chunk's `send` in turn. */
+const sendEach = (core: ByteStreamCore) => (chunks: Iterable<Uint8Array | string>) =>
+  Effect.suspend(() => {
+    const batch = toByteBatch(chunks)
+    if (batch instanceof InvalidArgumentError) return Effect.fail(batch)
+    return Effect.forEach(batch.chunks, (chunk) => core.send(chunk), { discard: true })
+  })
+
+/**
+ * @internal
  * `stream` and `sink` are built on first use: most connections never ask for them, and a
- * server makes one stream per connection.
+ * server makes one stream per connection. `receiveBatch` and `sendAll` are the transport's own
+ * when it has them, else built from `receive` and `send`. The sink writes each `Chunk` it is
+ * given as one `sendAll` (one corked flush on a socket).
  */
 export const make = <A extends ByteStreamCore>(core: A): A & ByteStream => {
   let stream: ByteStream["stream"] | undefined
   let sink: ByteStream["sink"] | undefined
+  let defaultBatch: Effect.Effect<Chunk.NonEmptyChunk<Uint8Array>, ReceiveError> | undefined
+  const receiveBatch: ByteStream["receiveBatch"] = core.receiveBatch ??
+    (() => (defaultBatch ??= singleBatch(core.receive())))
+  const sendAll: ByteStream["sendAll"] = core.sendAll ?? sendEach(core)
   return Object.defineProperties(core, {
     [TypeId]: { value: TypeId },
-    stream: { get: () => (stream ??= toStream(core.receive())), enumerable: true },
-    sink: { get: () => (sink ??= Sink.forEach((data: Uint8Array | string) => core.send(data))), enumerable: true }
+    receiveBatch: { value: receiveBatch, enumerable: true },
+    sendAll: { value: sendAll, enumerable: true },
+    stream: { get: () => (stream ??= toBatchStream(receiveBatch())), enumerable: true },
+    sink: {
+      get: () => (sink ??= Sink.forEachChunk((chunk: Chunk.Chunk<Uint8Array | string>) => sendAll(chunk))),
+      enumerable: true
+    }
   }) as A & ByteStream
+}
+
+/**
+ * @internal
+ * The bytes of every payload of a batch, and their total, or the first payload's
+ * `InvalidArgumentError` (named `chunks[i]`): all are converted before any is sent. Empty
+ * payloads are left out (they would be writes with nothing to write).
+ */
+export const toByteBatch = (
+  chunks: Iterable<unknown>
+): { readonly chunks: Array<Uint8Array>; readonly bytes: number } | InvalidArgumentError => {
+  if (chunks === null || typeof (chunks as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== "function") {
+    return new InvalidArgumentError({ argument: "chunks", why: `must be iterable (got ${describe(chunks)})` })
+  }
+  const out: Array<Uint8Array> = []
+  let bytes = 0
+  let index = 0
+  for (const data of chunks) {
+    const converted = toBytes(data, `chunks[${index++}]`)
+    if (converted instanceof InvalidArgumentError) return converted
+    if (converted.length === 0) continue
+    out.push(converted)
+    bytes += converted.length
+  }
+  return { chunks: out, bytes }
 }
 
 const invalidMaxBytes = new InvalidArgumentError({ argument: "maxBytes", why: "must be a positive integer" })

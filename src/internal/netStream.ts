@@ -4,14 +4,25 @@
  *
  * `receive` completes synchronously when a chunk is queued and otherwise parks the fiber on a
  * `Signal`; a chunk leaves the queue only in the final synchronous step, so an interrupted
- * receive never consumes anything. A send that Node could not pass straight to the kernel
- * waits for its own write's callback, so a slow peer slows the sender.
+ * receive never consumes anything. `receiveBatch` is the same with the whole queue as its final
+ * step; `sendAll` writes its chunks corked (one writev). A send that Node could not pass
+ * straight to the kernel waits for its own (or its batch's last) write's callback, so a slow
+ * peer slows the sender.
  */
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import type * as net from "node:net"
 import type { Attributes, ByteStream, ReceiveError, SendEofError, SendError } from "../ByteStream.js"
 import { BrokenResourceError, ClosedResourceError, InvalidArgumentError } from "../NetError.js"
-import { checkMaxBytes, DEFAULT_MAX_BYTES, failEndOfStream, make as makeByteStream, toBytes } from "./byteStream.js"
+import {
+  checkMaxBytes,
+  DEFAULT_MAX_BYTES,
+  failEndOfStream,
+  make as makeByteStream,
+  toByteBatch,
+  toBytes
+} from "./byteStream.js"
 import { closedBeforeEnd, DESTROYED, NetStreamDriver, WRITTEN } from "./driver/netStream.js"
 import { broken } from "./errors.js"
 import { failBusy, Signal } from "./signal.js"
@@ -53,6 +64,7 @@ export class NetStream {
       }
     })
     this.receiveDefault = this.makeReceive(DEFAULT_MAX_BYTES)
+    this.receiveBatch = this.makeReceiveBatch()
   }
 
   /** The socket, while this stream still owns it open (not closed, detached or released). */
@@ -87,19 +99,55 @@ export class NetStream {
       d.queuedBytes > 0 ? Effect.succeed(this.count(d.take(maxBytes))) : receive
     )
     const receive: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() => {
-      if (this.closed || this.detached) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
-      if (d.error) return Effect.fail(broken("receive", d.error))
-      if (d.queuedBytes > 0) return take
-      if (d.eof) return failEndOfStream
-      if (d.released) {
-        return Effect.fail(
-          new BrokenResourceError({ reason: "ConnectionReset", operation: "receive", cause: closedBeforeEnd })
-        )
-      }
-      return waitThenReceive
+      const failure = this.receiveFailure()
+      if (failure) return failure
+      return d.queuedBytes > 0 ? take : waitThenReceive
     })
     const waitThenReceive = Effect.zipRight(this.readWait, receive)
     return receive
+  }
+
+  /**
+   * Every queued chunk in one receive, built once: the same checks and final synchronous step
+   * as `receive`, so an interrupted batch receive consumes nothing either.
+   */
+  private makeReceiveBatch(): Effect.Effect<Chunk.NonEmptyChunk<Uint8Array>, ReceiveError> {
+    const d = this.driver
+    const take: Effect.Effect<Chunk.NonEmptyChunk<Uint8Array>, ReceiveError> = Effect.suspend(() =>
+      d.queuedBytes > 0 ? Effect.succeed(this.countBatch(d.takeAll())) : receive
+    )
+    const receive: Effect.Effect<Chunk.NonEmptyChunk<Uint8Array>, ReceiveError> = Effect.suspend(() => {
+      const failure = this.receiveFailure()
+      if (failure) return failure
+      return d.queuedBytes > 0 ? take : waitThenReceive
+    })
+    const waitThenReceive = Effect.zipRight(this.readWait, receive)
+    return receive
+  }
+
+  /** Built in the constructor, once the driver exists. */
+  readonly receiveBatch: Effect.Effect<Chunk.NonEmptyChunk<Uint8Array>, ReceiveError>
+
+  /** Why a receive cannot wait for data (closed, failed, ended), or undefined when it can. */
+  private receiveFailure(): Effect.Effect<never, ReceiveError> | undefined {
+    const d = this.driver
+    if (this.closed || this.detached) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
+    if (d.error) return Effect.fail(broken("receive", d.error))
+    if (d.queuedBytes > 0) return undefined
+    if (d.eof) return failEndOfStream
+    if (d.released) {
+      return Effect.fail(
+        new BrokenResourceError({ reason: "ConnectionReset", operation: "receive", cause: closedBeforeEnd })
+      )
+    }
+    return undefined
+  }
+
+  private countBatch(chunks: Array<Uint8Array>): Chunk.NonEmptyChunk<Uint8Array> {
+    let bytes = 0
+    for (const chunk of chunks) bytes += chunk.length
+    this.traffic.addReceived(bytes)
+    return Chunk.unsafeFromNonEmptyArray(chunks as unknown as readonly [Uint8Array, ...Array<Uint8Array>])
   }
 
   private count(chunk: Uint8Array): Uint8Array {
@@ -117,19 +165,40 @@ export class NetStream {
     Effect.withFiberRuntime((fiber) => {
       const bytes = toBytes(data)
       if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
-      if (this.closed || this.eofSent || this.detached) {
-        return Effect.fail(new ClosedResourceError({ operation: "send" }))
-      }
-      const d = this.driver
-      if (d.error) return Effect.fail(broken("send", d.error))
-      if (this.written.isBusy(fiber)) return busyWriting
+      const refused = this.sendRefusal(fiber)
+      if (refused) return refused
       if (bytes.length === 0) return Effect.void
       this.traffic.addSent(bytes.length)
-      const outcome = d.write(bytes)
-      if (outcome === WRITTEN) return Effect.void
-      if (outcome === DESTROYED) return Effect.fail(broken("send", closedBeforeEnd))
-      return this.awaitWrite
+      return this.outcome(this.driver.write(bytes))
     })
+
+  /** Sends every chunk in order as one corked batch (one writev); waits as `send` does. */
+  readonly sendAll = (chunks: Iterable<Uint8Array | string>): Effect.Effect<void, SendError> =>
+    Effect.withFiberRuntime((fiber) => {
+      const batch = toByteBatch(chunks)
+      if (batch instanceof InvalidArgumentError) return Effect.fail(batch)
+      const refused = this.sendRefusal(fiber)
+      if (refused) return refused
+      if (batch.chunks.length === 0) return Effect.void
+      this.traffic.addSent(batch.bytes)
+      return this.outcome(this.driver.writeAll(batch.chunks))
+    })
+
+  /** Why a send cannot start now (closed, failed, another sender waiting), or undefined. */
+  private sendRefusal(fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<never, SendError> | undefined {
+    if (this.closed || this.eofSent || this.detached) {
+      return Effect.fail(new ClosedResourceError({ operation: "send" }))
+    }
+    if (this.driver.error) return Effect.fail(broken("send", this.driver.error))
+    if (this.written.isBusy(fiber)) return busyWriting
+    return undefined
+  }
+
+  private outcome(written: number): Effect.Effect<void, SendError> {
+    if (written === WRITTEN) return Effect.void
+    if (written === DESTROYED) return Effect.fail(broken("send", closedBeforeEnd))
+    return this.awaitWrite
+  }
 
   /** What the waiting send learns once its write is done (or the stream closed under it). */
   private readonly writeOutcome: Effect.Effect<void, SendError> = Effect.suspend(() => {
@@ -186,7 +255,9 @@ export const make = <A extends Attributes>(
   const core = new NetStream(socket, new Traffic(transport, side))
   const stream = makeByteStream({
     receive: core.receive,
+    receiveBatch: () => core.receiveBatch,
     send: core.send,
+    sendAll: core.sendAll,
     sendEof: core.sendEof,
     close: core.close,
     attributes

@@ -16,12 +16,15 @@ export const pumpedDuplex = (inner: ByteStream): TransportDuplex => {
   const wantData = new Signal(() => duplex.readRequested)
   const writeReady = new Signal(() => duplex.writes.length > 0)
 
-  // Receives and pushes; waits for `_read` when Node's buffer is full.
-  const readLoop: Effect.Effect<void> = Effect.matchEffect(Effect.suspend(() => inner.receive()), {
-    onSuccess: (chunk) =>
+  // Receives a batch and pushes it (one wake-up for all that arrived); waits for `_read` when
+  // Node's buffer is full (a batch may overfill it by the batch's own bounded size).
+  const readLoop: Effect.Effect<void> = Effect.matchEffect(Effect.suspend(() => inner.receiveBatch()), {
+    onSuccess: (batch) =>
       Effect.suspend(() => {
         duplex.readRequested = false
-        if (duplex.push(chunk)) return readLoop
+        let room = true
+        for (const chunk of batch) room = duplex.push(chunk)
+        if (room) return readLoop
         return Effect.zipRight(wantData.wait, readLoop)
       }),
     onFailure: (error) =>
@@ -31,16 +34,21 @@ export const pumpedDuplex = (inner: ByteStream): TransportDuplex => {
       })
   })
 
-  // Sends queued writes in order; an empty chunk marks the end (sendEof).
+  // Sends queued writes in order, every write queued so far as one batch (sendAll); an empty
+  // chunk marks the end (sendEof).
   const writeLoop: Effect.Effect<void> = Effect.suspend(() => {
-    const next = duplex.writes.shift()
+    const next = duplex.writes[0]
     if (next === undefined) return Effect.zipRight(writeReady.wait, writeLoop)
     if (next.chunk === undefined) {
+      duplex.writes.shift()
       return Effect.zipRight(Effect.ignore(inner.sendEof), Effect.sync(() => next.callback()))
     }
-    return Effect.matchEffect(inner.send(next.chunk), {
-      onSuccess: () => Effect.zipRight(Effect.sync(() => next.callback()), writeLoop),
-      onFailure: (error) => Effect.sync(() => next.callback(new TransportError(error)))
+    let end = 1
+    while (end < duplex.writes.length && duplex.writes[end]!.chunk !== undefined) end++
+    const batch = duplex.writes.splice(0, end)
+    return Effect.matchEffect(inner.sendAll(batch.map((write) => write.chunk!)), {
+      onSuccess: () => Effect.zipRight(Effect.sync(() => batch.forEach((write) => write.callback())), writeLoop),
+      onFailure: (error) => Effect.sync(() => batch.forEach((write) => write.callback(new TransportError(error))))
     })
   })
 

@@ -5,7 +5,8 @@
  * Node delivers chunks as 'data' events into our own queue (the cheapest path Node has: no
  * 'readable' round trip through nextTick). When the queue holds `QUEUE_LIMIT` bytes the socket
  * is paused, and Node itself stops reading from the kernel once its own buffer is full, so a
- * fast peer cannot grow our memory while nobody receives. Writes are numbered: one stable
+ * fast peer cannot grow our memory while nobody receives. The queue is taken a chunk at a time
+ * (`take`) or whole (`takeAll`, a batch); `writeAll` corks a batch of writes into one writev. Writes are numbered: one stable
  * callback counts them (Node runs write callbacks in order), so whoever waits for a write knows
  * when its own is done.
  */
@@ -112,6 +113,46 @@ export class NetStreamDriver {
       this.socket.resume()
     }
     return out
+  }
+
+  /**
+   * Every queued chunk at once, oldest first (empty when none is queued), for a batch receive:
+   * one wake-up of the reader serves them all. The queue's bound (`QUEUE_LIMIT` plus one chunk)
+   * bounds the batch. Resumes a socket we paused.
+   */
+  takeAll(): Array<Buffer> {
+    const out = this.head === 0 ? this.queue.splice(0) : this.queue.splice(this.head)
+    this.queue.length = 0
+    this.head = 0
+    this.queuedBytes = 0
+    if (this.pausedByUs) {
+      this.pausedByUs = false
+      this.socket.resume()
+    }
+    return out
+  }
+
+  /**
+   * Writes every chunk as one batch: corked, so Node hands them to the kernel in one writev.
+   * Reports as `write` does; the awaited write is the batch's last one.
+   */
+  writeAll(chunks: ReadonlyArray<Uint8Array>): number {
+    if (chunks.length === 1) return this.write(chunks[0]!)
+    if (this.socket.destroyed) return DESTROYED
+    this.socket.cork()
+    try {
+      for (const chunk of chunks) {
+        this.socket.write(chunk, this.onWritten)
+        ++this.writesIssued
+      }
+    } finally {
+      this.socket.uncork()
+    }
+    const seq = this.writesIssued
+    if (this.socket.writableLength === 0 && !this.socket.destroyed) return WRITTEN
+    this.waitingFor = seq
+    this.writeError = undefined
+    return seq
   }
 
   /**

@@ -69,6 +69,17 @@ export class SocketDuplex extends TransportEnd {
     this.socket.write(chunk, callback)
   }
 
+  /** What TLS wrote while a write was in flight (several records) goes out corked: one writev. */
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void
+  ): void {
+    this.socket.cork()
+    for (let i = 0; i < chunks.length - 1; i++) this.socket.write(chunks[i]!.chunk)
+    this.socket.write(chunks[chunks.length - 1]!.chunk, callback)
+    this.socket.uncork()
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     this.socket.end(callback)
   }
@@ -113,6 +124,27 @@ export class TransportDuplex extends TransportEnd {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.writes.push({ chunk, callback })
+    this.pump?.wantWrite()
+  }
+
+  /**
+   * Several buffered writes at once, queued as one entry each (a pump may send them one by one
+   * or as a batch); Node hears once: at the first failure, or when the last one is done.
+   */
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void
+  ): void {
+    let left = chunks.length
+    let answered = false
+    const each = (error?: Error | null) => {
+      if (answered) return
+      if (error || --left === 0) {
+        answered = true
+        callback(error)
+      }
+    }
+    for (const { chunk } of chunks) this.writes.push({ chunk, callback: each })
     this.pump?.wantWrite()
   }
 
