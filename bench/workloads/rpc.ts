@@ -18,7 +18,7 @@ import type * as Scope from "effect/Scope"
 import { Listener, Socket } from "../../src/index.js"
 import * as Platform from "../../src/Platform.js"
 import { type Impl, now, type Workload } from "../lib.js"
-import { portOf } from "./tcp.js"
+import { portOf } from "./transports.js"
 
 class Api extends RpcGroup.make(
   Rpc.make("Echo", { payload: { text: Schema.String }, success: Schema.String })

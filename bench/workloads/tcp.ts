@@ -7,30 +7,20 @@
  * operator sees: no client work in the server's process).
  */
 import { Effect } from "effect"
-import { Listener, Socket } from "../../src/index.js"
+import { Listener } from "../../src/index.js"
 import { type Impl, MiB, type Workload } from "../lib.js"
 import { type Clients, clients, rawBulk, rawPingPong, rawTcp, withRawServer } from "../raw.js"
 import {
   effectBulk,
   effectEcho,
   effectPingPong,
-  type EffectTransport,
   platformBulk,
   platformEcho,
   platformPingPong,
   platformServer,
   type PlatformTransport
 } from "./streams.js"
-
-/** The port of a TCP listener (its first address). */
-export const portOf = (
-  listener: { readonly addresses: ReadonlyArray<{ readonly _tag: string; readonly port?: number }> }
-): number => listener.addresses[0]!.port!
-
-export const effectTcp: EffectTransport = {
-  listen: Listener.createTcpListener({ localHost: "127.0.0.1" }),
-  connect: (listener) => Socket.connectTcp("127.0.0.1", portOf(listener))
-}
+import { effectTcp, portOf } from "./transports.js"
 
 const platformTcp: PlatformTransport = {
   server: () => ({ host: "127.0.0.1", port: 0 }),

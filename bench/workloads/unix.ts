@@ -5,24 +5,17 @@
  * which backs UNIX streams with `node:net` like TCP; @effect/platform's NodeSocket(Server) on
  * the path.
  */
-import { Effect } from "effect"
-import { Listener, Socket } from "../../src/index.js"
 import { MiB, type Workload } from "../lib.js"
 import { rawBulk, rawPingPong, rawUnix as raw, unixSocketPath as socketPath } from "../raw.js"
 import {
   effectBulk,
   effectPingPong,
-  type EffectTransport,
   platformBulk,
   platformPingPong,
   type PlatformTransport,
   withBackend
 } from "./streams.js"
-
-export const effectUnix: EffectTransport = {
-  listen: Effect.suspend(() => Listener.createUnixListener(socketPath())),
-  connect: (listener) => Socket.connectUnix((listener.addresses[0] as { readonly path: string }).path)
-}
+import { effectUnix } from "./transports.js"
 
 const platform: PlatformTransport = {
   server: () => ({ path: socketPath() }),
