@@ -1,4 +1,7 @@
-/** What every workload shares: a measured result, loopback servers, timing. */
+/**
+ * What every workload shares: a measured result, loopback servers, timing. Node built-ins only
+ * (no Effect): the Effect 4 peer in bench/effect4/ imports it too.
+ */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -13,19 +16,28 @@ export interface Result {
   readonly peakRssMiB: number
 }
 
+/** One implementation of a workload: runs it with the workload's parameters, returns the figure. */
+export type Impl = (params: Record<string, number>) => Promise<number>
+
 /** A workload's implementations and its unit; each run is one fresh worker process. */
 export interface Workload {
   readonly id: string
   readonly title: string
   readonly unit: string
   readonly params: { readonly full: Record<string, number>; readonly quick: Record<string, number> }
-  readonly impls: Record<string, (params: Record<string, number>) => Promise<number>>
+  readonly impls: Record<string, Impl>
+  /** The implementation the ratios are taken against (default `"raw"`). */
+  readonly baseline?: string
   /**
    * Environment variables an implementation needs (e.g. `EFFECT_SOCKETS_DISABLE_ADDON`), set by
    * the worker before that implementation runs. Optional; keyed by implementation name.
    */
   readonly env?: Record<string, Record<string, string>>
 }
+
+export const MiB = 1024 * 1024
+export const CHUNK = Buffer.alloc(64 * 1024, 0x61)
+export const PING = Buffer.alloc(64, 0x62)
 
 export const now = (): number => performance.now()
 
@@ -147,4 +159,32 @@ export const watchdog = (label: string, progress: () => number, stallMs = 5_000)
   }, 1_000)
   timer.unref()
   return () => clearInterval(timer)
+}
+
+/**
+ * A worker's main: runs `impls[workload][impl]` (argv: <workload> <impl> <params JSON>) in this
+ * fresh process and prints one JSON line, `{ "value": figure, "peakRssMiB": … }`; with `--list`
+ * it prints which implementations it has, `{ "<workload>": ["<impl>", …] }`. `env` gives an
+ * implementation's environment variables, set before it runs.
+ */
+export const workerMain = async (
+  impls: Record<string, Record<string, Impl>>,
+  env: (workload: string, impl: string) => Record<string, string> = () => ({})
+): Promise<never> => {
+  const [id, impl, paramsJson] = process.argv.slice(2)
+  if (id === "--list") {
+    console.log(JSON.stringify(Object.fromEntries(Object.entries(impls).map(([w, is]) => [w, Object.keys(is)]))))
+    process.exit(0)
+  }
+  const run = impls[id ?? ""]?.[impl ?? ""]
+  if (!run) {
+    console.error(`unknown workload/implementation: ${id} ${impl}`)
+    process.exit(2)
+  }
+  // Per-implementation environment (read lazily by the library, e.g. EFFECT_SOCKETS_DISABLE_ADDON).
+  Object.assign(process.env, env(id!, impl!))
+  const value = await run(JSON.parse(paramsJson ?? "{}"))
+  const result: Result = { value, peakRssMiB: peakRssMiB() }
+  console.log(JSON.stringify(result))
+  process.exit(0)
 }

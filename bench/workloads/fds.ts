@@ -14,8 +14,8 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Listener, Socket } from "../../src/index.js"
-import { now, tempDir, type Workload } from "../lib.js"
-import { PING, withBackend } from "./streams.js"
+import { now, PING, tempDir, type Workload } from "../lib.js"
+import { withBackend } from "./streams.js"
 
 const fdPingPong = (withFds: boolean) => ({ rounds }: Record<string, number>) =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {

@@ -2,6 +2,7 @@
 import type { Workload } from "../lib.js"
 import { datagramWorkloads } from "./datagram.js"
 import { fdWorkloads } from "./fds.js"
+import { rpcWorkloads } from "./rpc.js"
 import { tcpWorkloads } from "./tcp.js"
 import { tlsWorkloads } from "./tls.js"
 import { unixWorkloads } from "./unix.js"
@@ -15,5 +16,6 @@ export const workloads: ReadonlyArray<Workload> = [
   ...unixWorkloads, // W5
   ...tlsWorkloads, // W6
   ...byId("W7"),
-  ...fdWorkloads // W8
+  ...fdWorkloads, // W8
+  ...rpcWorkloads // W9
 ]

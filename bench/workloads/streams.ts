@@ -1,80 +1,17 @@
 /**
  * Bulk and ping-pong over any byte-stream transport, written once per implementation and
- * instantiated by the UNIX (W5) and TLS (W6) workloads. The shapes are those of W1/W2 in
- * tcp.ts: bulk = `total` bytes in 64 KiB sends, the receiver discards (MiB/s, timed from the
- * first send until the receiver has counted every byte); ping-pong = `rounds` round trips of a
- * 64-byte message on one connection, the server echoing what it receives (round trips/s).
+ * instantiated by the TCP (W1/W2), UNIX (W5) and TLS (W6) workloads: effect-sockets on both
+ * ends, and @effect/platform's NodeSocket(Server). The shapes are those of bench/raw.ts (the
+ * raw Node baseline): bulk = `total` bytes in 64 KiB sends, the receiver discards (MiB/s);
+ * ping-pong = `rounds` round trips of a 64-byte message, the server echoing (round trips/s).
  */
 import { NodeSocket, NodeSocketServer } from "@effect/platform-node"
 import type * as PlatformSocket from "@effect/platform/Socket"
 import { Deferred, Effect } from "effect"
 import type * as Scope from "effect/Scope"
-import { once } from "node:events"
-import type * as net from "node:net"
 import type { ByteStream, Listener } from "../../src/index.js"
 import { addonAvailable } from "../../src/internal/native.js"
-import { latch, now } from "../lib.js"
-
-export const MiB = 1024 * 1024
-export const CHUNK = Buffer.alloc(64 * 1024, 0x61)
-export const PING = Buffer.alloc(64, 0x62)
-
-type Impl = (params: Record<string, number>) => Promise<number>
-
-// ---------------------------------------------------------------------------------------------
-// raw Node: flowing mode, `write()` with 'drain' for backpressure (as W1/W2's baseline).
-
-/** A raw transport: a server handing each ready connection to `onConnection`, and its clients. */
-export interface RawTransport {
-  readonly listen: (
-    onConnection: (socket: net.Socket) => void
-  ) => Promise<{ readonly connect: () => Promise<net.Socket>; readonly close: () => void }>
-}
-
-export const rawBulk = (transport: RawTransport): Impl => async ({ total }) => {
-  const done = latch()
-  const server = await transport.listen((socket) => {
-    let got = 0
-    socket.on("data", (data: Buffer) => {
-      got += data.length
-      if (got >= total!) done.resolve()
-    })
-  })
-  const client = await server.connect()
-  const start = now()
-  for (let sent = 0; sent < total!; sent += CHUNK.length) {
-    if (!client.write(CHUNK)) await once(client, "drain")
-  }
-  await done.promise
-  const seconds = (now() - start) / 1000
-  client.destroy()
-  server.close()
-  return total! / MiB / seconds
-}
-
-export const rawPingPong = (transport: RawTransport): Impl => async ({ rounds }) => {
-  const server = await transport.listen((socket) => {
-    socket.on("data", (data: Buffer) => socket.write(data))
-  })
-  const client = await server.connect()
-  const done = latch()
-  let got = 0
-  let left = rounds!
-  client.on("data", (data: Buffer) => {
-    got += data.length
-    if (got < PING.length) return
-    got -= PING.length
-    if (--left === 0) done.resolve()
-    else client.write(PING)
-  })
-  const start = now()
-  client.write(PING)
-  await done.promise
-  const seconds = (now() - start) / 1000
-  client.destroy()
-  server.close()
-  return rounds! / seconds
-}
+import { CHUNK, type Impl, MiB, now, PING } from "../lib.js"
 
 // ---------------------------------------------------------------------------------------------
 // effect-sockets on both ends: a listener served by `serve`, a client stream.
@@ -149,7 +86,8 @@ export interface PlatformTransport {
   readonly client: (address: unknown) => Parameters<typeof NodeSocket.makeNet>[0]
 }
 
-const platformServer = <E, R>(
+/** A platform server on `transport` serving `handler`, in the current scope; its address. */
+export const platformServer = <E, R>(
   transport: PlatformTransport,
   handler: (socket: PlatformSocket.Socket) => Effect.Effect<void, E, R>
 ) =>
@@ -158,6 +96,10 @@ const platformServer = <E, R>(
     yield* Effect.forkScoped(server.run(handler))
     return server.address
   })
+
+/** The platform echo: every chunk written back as it comes. */
+export const platformEcho = (socket: PlatformSocket.Socket) =>
+  Effect.flatMap(socket.writer, (write) => socket.run((data) => write(data)))
 
 export const platformBulk = (transport: PlatformTransport): Impl => ({ total }) =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
@@ -180,10 +122,7 @@ export const platformBulk = (transport: PlatformTransport): Impl => ({ total }) 
 
 export const platformPingPong = (transport: PlatformTransport): Impl => ({ rounds }) =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const address = yield* platformServer(
-      transport,
-      (socket) => Effect.flatMap(socket.writer, (write) => socket.run((data) => write(data)))
-    )
+    const address = yield* platformServer(transport, platformEcho)
     const client = yield* NodeSocket.makeNet(transport.client(address))
     const write = yield* client.writer
     const done = yield* Deferred.make<void>()

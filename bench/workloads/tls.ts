@@ -6,21 +6,15 @@
  * (`tls.createServer` / `tls.connect`, TCP_NODELAY on both ends as the TCP rows; the baseline)
  * and effect-sockets (`createTcpListener({ tls })` + `serve`, `connectTcp(…, { tls })`), once
  * standard-compatible (the default: ragged-EOF detection, TLS over our transport Duplex) and once
- * with `standardCompatible: false` (Node's native TLS on the socket, as the raw row).
+ * with `standardCompatible: false` (Node's native TLS on the socket, as the raw row). W6px: the
+ * same ping-pong against each server from a raw `node:tls` client in another process.
  */
 import { Effect } from "effect"
 import * as tls from "node:tls"
 import { Listener, Socket } from "../../src/index.js"
-import { testCert, type Workload } from "../lib.js"
-import {
-  effectBulk,
-  effectPingPong,
-  type EffectTransport,
-  MiB,
-  rawBulk,
-  rawPingPong,
-  type RawTransport
-} from "./streams.js"
+import { type Impl, MiB, testCert, type Workload } from "../lib.js"
+import { rawBulk, rawEcho, rawPingPong, type RawTransport, remoteClients } from "../raw.js"
+import { effectBulk, effectEcho, effectPingPong, type EffectTransport } from "./streams.js"
 
 const raw: RawTransport = {
   listen: (onConnection) =>
@@ -42,7 +36,7 @@ const raw: RawTransport = {
               resolve(socket)
             })
           })
-        resolve({ connect, close: () => server.close() })
+        resolve({ connect, close: () => server.close(), port })
       })
     })
 }
@@ -62,6 +56,23 @@ const effect = (standardCompatible: boolean): EffectTransport => ({
 
 const NATIVE = "effect-sockets, tlsStandardCompatible: false"
 
+/** W6px: a raw node:tls client in another process against a raw server. */
+const rawServerRemoteClient: Impl = async ({ rounds }) => {
+  const server = await raw.listen(rawEcho)
+  const figure = await remoteClients({ port: server.port!, ca: testCert().cert }, 1, rounds!)
+  server.close()
+  return figure
+}
+
+/** W6px: a raw node:tls client in another process against an effect-sockets server. */
+const effectServerRemoteClient = (standardCompatible: boolean): Impl => ({ rounds }) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const listener = yield* effect(standardCompatible).listen
+    yield* Effect.forkScoped(listener.serve(effectEcho))
+    const port = (listener.addresses[0] as { port: number }).port
+    return yield* Effect.promise(() => remoteClients({ port, ca: testCert().cert }, 1, rounds!))
+  })))
+
 /** The TLS workloads. */
 export const tlsWorkloads: ReadonlyArray<Workload> = [
   {
@@ -80,6 +91,17 @@ export const tlsWorkloads: ReadonlyArray<Workload> = [
       raw: rawPingPong(raw),
       "effect-sockets": effectPingPong(effect(true)),
       [NATIVE]: effectPingPong(effect(false))
+    }
+  },
+  {
+    id: "W6px",
+    title: "TLS ping-pong, 64 B, raw client in another process",
+    unit: "round trips/s",
+    params: { full: { rounds: 100_000 }, quick: { rounds: 2_000 } },
+    impls: {
+      raw: rawServerRemoteClient,
+      "effect-sockets server": effectServerRemoteClient(true),
+      [`${NATIVE} server`]: effectServerRemoteClient(false)
     }
   }
 ]

@@ -5,38 +5,17 @@
  * which backs UNIX streams with `node:net` like TCP; @effect/platform's NodeSocket(Server) on
  * the path.
  */
-import { Effect } from "effect"
-import * as path from "node:path"
-import { Listener, Socket } from "../../src/index.js"
-import { connectRawUnix, listenRawUnix, tempDir, type Workload } from "../lib.js"
+import { MiB, type Workload } from "../lib.js"
+import { rawBulk, rawPingPong, rawUnix as raw, unixSocketPath as socketPath } from "../raw.js"
 import {
   effectBulk,
   effectPingPong,
-  type EffectTransport,
-  MiB,
   platformBulk,
   platformPingPong,
   type PlatformTransport,
-  rawBulk,
-  rawPingPong,
-  type RawTransport,
   withBackend
 } from "./streams.js"
-
-const socketPath = () => path.join(tempDir(), "w5.sock")
-
-const raw: RawTransport = {
-  listen: async (onConnection) => {
-    const p = socketPath()
-    const server = await listenRawUnix(p, onConnection)
-    return { connect: () => connectRawUnix(p), close: () => server.close() }
-  }
-}
-
-const effect: EffectTransport = {
-  listen: Effect.suspend(() => Listener.createUnixListener(socketPath())),
-  connect: (listener) => Socket.connectUnix((listener.addresses[0] as { readonly path: string }).path)
-}
+import { effectUnix } from "./transports.js"
 
 const platform: PlatformTransport = {
   server: () => ({ path: socketPath() }),
@@ -54,8 +33,8 @@ export const unixWorkloads: ReadonlyArray<Workload> = [
     params: { full: { total: 2048 * MiB }, quick: { total: 64 * MiB } },
     impls: {
       raw: rawBulk(raw),
-      "effect-sockets (addon)": withBackend(true, effectBulk(effect)),
-      "effect-sockets (node:net)": withBackend(false, effectBulk(effect)),
+      "effect-sockets (addon)": withBackend(true, effectBulk(effectUnix)),
+      "effect-sockets (node:net)": withBackend(false, effectBulk(effectUnix)),
       "@effect/platform": platformBulk(platform)
     },
     env: { "effect-sockets (node:net)": NODE_NET }
@@ -67,8 +46,8 @@ export const unixWorkloads: ReadonlyArray<Workload> = [
     params: { full: { rounds: 100_000 }, quick: { rounds: 2_000 } },
     impls: {
       raw: rawPingPong(raw),
-      "effect-sockets (addon)": withBackend(true, effectPingPong(effect)),
-      "effect-sockets (node:net)": withBackend(false, effectPingPong(effect)),
+      "effect-sockets (addon)": withBackend(true, effectPingPong(effectUnix)),
+      "effect-sockets (node:net)": withBackend(false, effectPingPong(effectUnix)),
       "@effect/platform": platformPingPong(platform)
     },
     env: { "effect-sockets (node:net)": NODE_NET }
