@@ -3,7 +3,7 @@
  * Plain data about operating-system errors, shared by every layer (Effect-free): the errno
  * `code` of a Node error, its normalised reason, and `host:port` formatting for messages.
  */
-import type { SystemErrorReason } from "../NetError.js"
+import type { SystemErrorReason } from "./netErrorText.js"
 
 const reasonByCode: Record<string, SystemErrorReason> = {
   ECONNREFUSED: "ConnectionRefused",
