@@ -6,10 +6,31 @@
  */
 
 /**
+ * The byte stream interface and its wrappers.
+ *
+ * @since 0.2.0
+ */
+export * as ByteStream from "./ByteStream.js"
+
+/**
+ * Listeners and `serve`.
+ *
+ * @since 0.2.0
+ */
+export * as Listener from "./Listener/index.js"
+
+/**
  * The error family.
  *
  * @since 0.2.0
  */
 export * as NetError from "./NetError.js"
 
-// TODO(issue-18): ByteStream, Socket, Listener (issue-18-core); Datagram, Platform (issue-18-dgram).
+/**
+ * Connected byte streams: `connectTcp`.
+ *
+ * @since 0.2.0
+ */
+export * as Socket from "./Socket/index.js"
+
+// TODO(issue-18-dgram): `export * as Datagram from "./Datagram/index.js"` and `export * as Platform from "./Platform.js"`.
