@@ -33,4 +33,9 @@ export * as NetError from "./NetError.js"
  */
 export * as Socket from "./Socket/index.js"
 
-// TODO(issue-18-dgram): `export * as Datagram from "./Datagram/index.js"` and `export * as Platform from "./Platform.js"`.
+/**
+ * Datagram sockets: UDP and UNIX datagram.
+ *
+ * @since 0.2.0
+ */
+export * as Datagram from "./Datagram/index.js"
