@@ -47,25 +47,33 @@ const extract = (file: string): Array<Example> => {
   return examples
 }
 
-// "effect-sockets" -> ../../src/index.js, "effect-sockets/X" -> ../../src/X/index.js or ../../src/X.js
-const mapSpecifier = (sub: string | undefined): string => {
-  if (!sub) return "../../src/index.js"
+// "effect-sockets" -> ../../src/index.js, "effect-sockets/X" -> ../../src/X/index.js or ../../src/X.js; the
+// Effect 4 edition's examples are generated one level deeper (scratch/examples/effect4/), `up` says how far.
+const mapSpecifier = (sub: string | undefined, up = "../.."): string => {
+  if (!sub) return `${up}/src/index.js`
   const indexFile = path.join(srcDir, sub, "index.ts")
-  return fs.existsSync(indexFile) ? `../../src/${sub}/index.js` : `../../src/${sub}.js`
+  return fs.existsSync(indexFile) ? `${up}/src/${sub}/index.js` : `${up}/src/${sub}.js`
 }
-const rewrite = (line: string) =>
+const rewrite = (line: string, up?: string) =>
   line.replace(
     /(["'])effect-sockets(?:\/([^"']+))?\1/g,
-    (_m, q: string, sub?: string) => `${q}${mapSpecifier(sub)}${q}`
+    (_m, q: string, sub?: string) => `${q}${mapSpecifier(sub, up)}${q}`
   )
 
-const prelude = [
+const prelude = (entry: string) => [
   `import { Effect, Layer, Stream, Console } from "effect"`,
-  `import { ByteStream, Datagram, Listener, NetError, Socket } from "${mapSpecifier(undefined)}"`
+  `import { ByteStream, Datagram, Listener, NetError, Socket } from "${entry}"`
 ]
 
 fs.rmSync(outDir, { recursive: true, force: true })
 fs.mkdirSync(outDir, { recursive: true })
+// Examples of src/effect4 import `effect` 4: they compile in a folder that resolves it there (scripts/effect4.mjs).
+const effect4Dir = path.join(outDir, "effect4")
+fs.mkdirSync(effect4Dir)
+fs.symlinkSync(
+  path.relative(effect4Dir, path.join(root, "test", "effect4", "node_modules")),
+  path.join(effect4Dir, "node_modules")
+)
 
 // generated file name -> [example, number of generated lines before the example body]
 const generated = new Map<string, [Example, number]>()
@@ -77,9 +85,17 @@ for (const ex of walk(srcDir).flatMap(extract)) {
   const name = `${rel.replace(/\.ts$/, "").split(path.sep).join("-")}-${n}.ts`
   const hasImports = ex.lines.some((l) => /^\s*import\b/.test(l))
   const head = [`// Generated from src/${rel.split(path.sep).join("/")}:${ex.fenceLine} by scripts/check-examples.ts`]
-  if (!hasImports) head.push("// NOTE: example has no imports; the standard prelude was added", ...prelude)
-  fs.writeFileSync(path.join(outDir, name), [...head, ...ex.lines.map(rewrite), "", "export {}", ""].join("\n"))
-  generated.set(name, [ex, head.length])
+  const effect4 = rel.startsWith(`effect4${path.sep}`)
+  if (!hasImports) {
+    head.push(
+      "// NOTE: example has no imports; the standard prelude was added",
+      ...prelude(effect4 ? mapSpecifier("effect4", "../../..") : mapSpecifier(undefined))
+    )
+  }
+  const lines = ex.lines.map((line) => rewrite(line, effect4 ? "../../.." : undefined))
+  const file = effect4 ? path.join("effect4", name) : name
+  fs.writeFileSync(path.join(outDir, file), [...head, ...lines, "", "export {}", ""].join("\n"))
+  generated.set(file, [ex, head.length])
 }
 
 fs.writeFileSync(
@@ -88,7 +104,7 @@ fs.writeFileSync(
     {
       extends: "../../tsconfig.json",
       compilerOptions: { noEmit: true, noUnusedLocals: false, noUnusedParameters: false },
-      include: ["./*.ts"]
+      include: ["./*.ts", "./effect4/*.ts"]
     },
     null,
     2
@@ -113,8 +129,9 @@ if (tsc.status === 0) {
 let failures = 0
 for (const diag of output.split(/\n(?=\S)/)) {
   const m = /^(.*?)\((\d+),(\d+)\): (.*)$/s.exec(diag)
-  const entry = m && generated.get(path.basename(m[1]!))
-  if (m && entry && path.resolve(root, m[1]!) === path.join(outDir, path.basename(m[1]!))) {
+  const generatedFile = m ? path.relative(outDir, path.resolve(root, m[1]!)) : ""
+  const entry = m && generated.get(generatedFile)
+  if (m && entry) {
     const [ex, offset] = entry
     const line = Number(m[2]) - offset
     const srcLine = line >= 1 && line <= ex.lines.length ? ex.fenceLine + line : ex.fenceLine
