@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Sink, Stream } from "effect"
-import { spawn } from "node:child_process"
 import { ByteStream, Listener, NetError, Socket } from "../../src/effect4/index.js"
+import { runPython } from "./helpers/python.js"
 import { freePort, peerEnd, peerReadToEnd, peerWrite, rawClient, rawServer } from "./helpers/rawPeers.js"
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString()
@@ -234,17 +234,7 @@ describe("Listener.createTcpListener and serve (Effect 4)", () => {
         "    data += chunk",
         "sys.stdout.write(data.decode())"
       ].join("\n")
-      const out = yield* Effect.callback<string, Error>((resume) => {
-        const child = spawn("python3", ["-c", script], { stdio: ["ignore", "pipe", "inherit"], timeout: 20_000 })
-        let stdout = ""
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-        child.once("error", (error) => resume(Effect.fail(error)))
-        child.once("close", (code) =>
-          resume(code === 0 ? Effect.succeed(stdout) : Effect.fail(new Error(`python3 exited ${code}`))))
-        return Effect.sync(() =>
-          child.kill("SIGKILL")
-        )
-      })
+      const out = yield* runPython(script)
       expect(out).toBe("FROM PYTHON")
     }))
 })

@@ -8,7 +8,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { ByteStream, InetAddress, SocketAddress } from "../ByteStream.js"
+import type { ByteStream, InetAddress, SocketAddress, UnixAddress } from "../ByteStream.js"
 import * as internal from "../internal/listener.js"
 import type {
   BrokenResourceError,
@@ -19,6 +19,7 @@ import type {
   TlsError
 } from "../NetError.js"
 import type { TcpStream } from "../Socket/Tcp.js"
+import type { UnixStream } from "../Socket/Unix.js"
 
 /**
  * @since 0.2.0
@@ -132,7 +133,15 @@ export interface Listener<A extends ByteStream = ByteStream, Address extends Soc
  */
 export type TcpListenerService = Listener<TcpStream, InetAddress>
 
-// TODO(issue-18): TlsListenerService and UnixListenerService arrive with TLS and UNIX streams.
+/**
+ * A UNIX stream listener: `Listener<UnixStream, UnixAddress>`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type UnixListenerService = Listener<UnixStream, UnixAddress>
+
+// TODO(issue-18): TlsListenerService and withTls arrive with TLS.
 
 /**
  * The generic listener service, `Listener<ByteStream>`, as provided by `layerTcp`, `layerUnix`
@@ -216,3 +225,22 @@ export {
    */
   type TcpListenerOptions
 } from "./Tcp.js"
+
+export {
+  /**
+   * @since 0.2.0
+   */
+  createUnixListener,
+  /**
+   * @since 0.2.0
+   */
+  layerUnix,
+  /**
+   * @since 0.2.0
+   */
+  UnixListener,
+  /**
+   * @since 0.2.0
+   */
+  type UnixListenerOptions
+} from "./Unix.js"

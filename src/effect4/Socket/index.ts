@@ -1,5 +1,5 @@
 /**
- * Connected byte streams: TCP clients (happy eyeballs of our own).
+ * Connected byte streams: TCP clients (happy eyeballs of our own) and UNIX stream clients (fd passing).
  *
  * @since 0.2.0
  */
@@ -26,4 +26,23 @@ export {
   type TcpStream
 } from "./Tcp.js"
 
-// TODO(issue-18): wrapTls (TLS), connectUnix (UNIX + fds), Connectable, fromFd/fromNetSocket.
+export {
+  /**
+   * @since 0.2.0
+   */
+  connectUnix,
+  /**
+   * @since 0.2.0
+   */
+  type FdLike,
+  /**
+   * @since 0.2.0
+   */
+  type PeerCredentials,
+  /**
+   * @since 0.2.0
+   */
+  type UnixStream
+} from "./Unix.js"
+
+// TODO(issue-18): wrapTls (TLS), Connectable, fromFd/fromNetSocket.

@@ -20,6 +20,11 @@ export class Signal {
 
   constructor(private readonly ready: () => boolean) {}
 
+  /** Whether a fiber may be parked here (possibly one that was interrupted since). */
+  get hasWaiter(): boolean {
+    return this.resume !== undefined
+  }
+
   /** Whether a fiber that has not ended may be parked here (whoever it is). */
   get hasLiveWaiter(): boolean {
     return this.resume !== undefined && this.fiber !== undefined && this.fiber.pollUnsafe() === undefined

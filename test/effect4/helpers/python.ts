@@ -94,3 +94,10 @@ export const spawnPython = (
 
     return { line, done }
   })
+
+/** Runs a script to completion: its stdout once it exits 0 (else an error with its stderr). */
+export const runPython = (
+  script: string,
+  args: ReadonlyArray<string> = [],
+  within?: Duration.Input
+): Effect.Effect<string, Error> => Effect.scoped(Effect.flatMap(spawnPython(script, args), (p) => p.done(within)))
