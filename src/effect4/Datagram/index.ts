@@ -54,3 +54,29 @@ export {
    */
   type UdpSocketBase
 } from "./Udp.js"
+export {
+  /**
+   * @since 0.2.0
+   */
+  type ConnectedUnixDatagramSocket,
+  /**
+   * @since 0.2.0
+   */
+  createConnectedUnixDatagramSocket,
+  /**
+   * @since 0.2.0
+   */
+  createUnixDatagramSocket,
+  /**
+   * @since 0.2.0
+   */
+  type UnixDatagramOptions,
+  /**
+   * @since 0.2.0
+   */
+  type UnixDatagramSocket,
+  /**
+   * @since 0.2.0
+   */
+  type UnixSender
+} from "./Unix.js"
