@@ -2,7 +2,7 @@
 //
 //   node scripts/effect4.mjs setup   installs test/effect4 (effect 4.1, vitest 5) from its lockfile when its
 //                                    node_modules is missing or older than the lockfile, and links
-//                                    src/effect4/node_modules to it, so that every file under src/effect4
+//                                    src/effect4/node_modules (and examples/effect4/node_modules) to it, so that every file under src/effect4
 //                                    resolves `effect` to 4.1 while the rest of src resolves the root's 3.22
 //                                    (tsc, tsx, vitest and Node all follow the link)
 //   node scripts/effect4.mjs test    runs test/effect4's vitest 5 on a Node >= 22.19 (Effect 4's floor): this
@@ -15,7 +15,11 @@ import * as path from "node:path"
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..")
 const harness = path.join(root, "test", "effect4")
 const modules = path.join(harness, "node_modules")
-const link = path.join(root, "src", "effect4", "node_modules")
+// Every tree of the edition resolves `effect` (and @effect/platform-node) to 4.x through one link each.
+const links = [
+  path.join(root, "src", "effect4", "node_modules"),
+  path.join(root, "examples", "effect4", "node_modules")
+]
 
 const setup = () => {
   const lock = path.join(harness, "package-lock.json")
@@ -26,17 +30,19 @@ const setup = () => {
       stdio: "inherit"
     })
   }
-  const target = path.relative(path.dirname(link), modules)
-  let current
-  try {
-    current = fs.readlinkSync(link)
-  } catch {
-    current = undefined
-  }
-  if (current !== target) {
-    fs.rmSync(link, { force: true, recursive: true })
-    fs.mkdirSync(path.dirname(link), { recursive: true })
-    fs.symlinkSync(target, link, "dir")
+  for (const link of links) {
+    const target = path.relative(path.dirname(link), modules)
+    let current
+    try {
+      current = fs.readlinkSync(link)
+    } catch {
+      current = undefined
+    }
+    if (current !== target) {
+      fs.rmSync(link, { force: true, recursive: true })
+      fs.mkdirSync(path.dirname(link), { recursive: true })
+      fs.symlinkSync(target, link, "dir")
+    }
   }
 }
 
