@@ -1,9 +1,9 @@
 /**
  * The Effect 4 edition's examples (examples/effect4/) as a user runs them — child processes
- * started with `node --import tsx` — against python3 peers: the UDP and UNIX datagram "hello"
- * services answer python's datagrams, the connected clients print python's replies, a bad command
- * line prints one usage line and exits 2, and the UNIX datagram service removes its socket file
- * when it stops.
+ * started with `node --import tsx` — against python3 peers: the TCP, UNIX and datagram servers
+ * answer python's clients, the clients print python servers' replies, fds cross both ways with
+ * python's `send_fds`/`recv_fds`, a bad command line prints one usage line and exits 2, and the
+ * UNIX datagram service removes its socket file when it stops.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { spawnPython } from "./helpers/python.js"
+import { runPython, spawnPython } from "./helpers/python.js"
 
 /** Starting tsx in a child takes seconds on a loaded 2-core machine. */
 const SPAWN_TIMEOUT = 90_000
@@ -92,7 +92,108 @@ s.sendto(b"echo: " + data, addr)
 print(repr(addr))
 `
 
+/** python3 as a stream client: connects (TCP port or UNIX path), sends "python\n", prints the reply. */
+const pyClient = `
+import socket, sys
+kind, where = sys.argv[1], sys.argv[2]
+s = socket.create_connection(("127.0.0.1", int(where)), 10) if kind == "tcp" else socket.socket(socket.AF_UNIX)
+if kind == "unix":
+    s.settimeout(10); s.connect(where)
+s.sendall(b"python\\n")
+print(s.recv(1024).decode().rstrip())
+`
+
+/** python3 as a stream server for one client: prints where it listens, replies "hi <what it got>". */
+const pyServer = `
+import socket, sys, os
+kind, where = sys.argv[1], sys.argv[2]
+if kind == "tcp":
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])
+else:
+    s = socket.socket(socket.AF_UNIX); s.bind(where); print(where)
+s.listen(1); s.settimeout(30)
+c, _ = s.accept()
+c.sendall(b"hi " + c.recv(1024))
+c.close()
+`
+
+/** python3 receives one fd from a UNIX stream server and prints the file's contents. */
+const pyReceiveFd = `
+import socket, sys, os
+s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
+msg, fds, flags, addr = socket.recv_fds(s, 1024, 1)
+print(os.read(fds[0], 100).decode())
+`
+
+/** python3 serves one client on a UNIX path: sends it the fd of a file. */
+const pySendFd = `
+import socket, sys, os
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); s.settimeout(30); print("ready")
+c, _ = s.accept()
+fd = os.open(sys.argv[2], os.O_RDONLY)
+socket.send_fds(c, [b"this message is ignored"], [fd])
+c.close()
+`
+
 describe("examples (Effect 4 edition)", () => {
+  it.live(
+    "tcp-server and unix-server answer python3 clients; tcp-client and unix-client talk to python3 servers",
+    () =>
+      Effect.gen(function*() {
+        const tcp = yield* start("tcp-server.ts", ["--host", "127.0.0.1", "--port", "0"])
+        const [, port] = yield* awaitOutput(tcp, /listening on 127\.0\.0\.1:(\d+)\n/)
+        expect(yield* runPython(pyClient, ["tcp", port!])).toBe("Hello, python\n")
+        const at = path.join(dir, "stream.sock")
+        const unix = yield* start("unix-server.ts", ["--path", at])
+        yield* awaitOutput(unix, new RegExp(`listening on ${at}\n`))
+        expect(yield* runPython(pyClient, ["unix", at])).toBe("Hello, python\n")
+
+        for (
+          const [kind, script, where] of [["tcp", "tcp-client.ts", ""], [
+            "unix",
+            "unix-client.ts",
+            path.join(dir, "py.sock")
+          ]]
+        ) {
+          const python = yield* spawnPython(pyServer, [kind!, where!])
+          const listening = yield* python.line()
+          const client = yield* start(
+            script!,
+            kind === "tcp" ? ["--host", "127.0.0.1", "--port", listening] : ["--path", listening]
+          )
+          const { code, stderr } = yield* client.exited
+          expect(stderr).toBe("")
+          expect(code).toBe(0)
+          expect(client.stdout()).toBe("hi Client\n")
+        }
+      }),
+    SPAWN_TIMEOUT
+  )
+
+  it.live(
+    "unix-fd-server passes a file's fd to python3; unix-fd-client reads the file of an fd python3 sends",
+    () =>
+      Effect.gen(function*() {
+        const at = path.join(dir, "fd.sock")
+        const file = path.join(dir, "example-file")
+        fs.writeFileSync(file, "Test file")
+        const server = yield* start("unix-fd-server.ts", ["--path", at, "--file", file])
+        yield* awaitOutput(server, new RegExp(`listening on ${at}\n`))
+        expect(yield* runPython(pyReceiveFd, [at])).toBe("Test file\n")
+
+        const pyAt = path.join(dir, "py-fd.sock")
+        fs.writeFileSync(path.join(dir, "py-file"), "from python's file")
+        const python = yield* spawnPython(pySendFd, [pyAt, path.join(dir, "py-file")])
+        expect(yield* python.line()).toBe("ready")
+        const client = yield* start("unix-fd-client.ts", ["--path", pyAt])
+        const { code, stderr } = yield* client.exited
+        expect(stderr).toBe("")
+        expect(code).toBe(0)
+        expect(client.stdout()).toBe("from python's file\n")
+      }),
+    SPAWN_TIMEOUT
+  )
+
   it.live("udp-hello answers a python3 sender with Hello, <packet>", () =>
     Effect.gen(function*() {
       const run = yield* start("udp-hello.ts", ["--host", "127.0.0.1", "--port", "0"])
