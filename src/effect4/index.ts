@@ -39,3 +39,11 @@ export * as Socket from "./Socket/index.js"
  * @since 0.2.0
  */
 export * as Datagram from "./Datagram/index.js"
+
+/**
+ * The bridge to `effect/socket` (`Socket`, `SocketServer`), so `effect/rpc` and `effect/cluster`
+ * run over this edition's streams and listeners.
+ *
+ * @since 0.2.0
+ */
+export * as Platform from "./Platform.js"
