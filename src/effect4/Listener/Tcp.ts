@@ -12,9 +12,11 @@ import * as rules from "../../internal/argumentRules.js"
 import { ipFamily } from "../../internal/driver/dns.js"
 import { serverAddress } from "../../internal/driver/tcp.js"
 import { formatHostPort } from "../../internal/systemError.js"
+import type { InetAddress } from "../ByteStream.js"
 import { listenFailed } from "../internal/errors.js"
 import * as internal from "../internal/listener.js"
 import * as tcp from "../internal/tcp.js"
+import * as tlsListener from "../internal/tlsListener.js"
 import {
   check,
   checkHost,
@@ -25,7 +27,8 @@ import {
 } from "../internal/validate.js"
 import { InvalidArgumentError, ListenError, type ResolveError, type UnsupportedError } from "../NetError.js"
 import type { TcpSocketOptions } from "../Socket/Tcp.js"
-import type { Listener as ListenerService, TcpListenerService } from "./index.js"
+import type { TlsOptions } from "../Socket/Tls.js"
+import type { Listener as ListenerService, TcpListenerService, TlsListenerService } from "./index.js"
 
 /**
  * The TCP listener service, `Listener<TcpStream, InetAddress>`, as provided by `layerTcp`
@@ -35,6 +38,15 @@ import type { Listener as ListenerService, TcpListenerService } from "./index.js
  * @category tags
  */
 export class TcpListener extends Context.Service<TcpListener, TcpListenerService>()("effect-sockets/TcpListener") {}
+
+/**
+ * The TLS listener service, `Listener<TlsStream, InetAddress>`, as provided by `layerTcp` with
+ * `tls`. Serve from it with `serveWith(TlsListener, handler)`.
+ *
+ * @since 0.2.0
+ * @category tags
+ */
+export class TlsListener extends Context.Service<TlsListener, TlsListenerService>()("effect-sockets/TlsListener") {}
 
 /**
  * Options of {@link createTcpListener}.
@@ -61,6 +73,8 @@ export interface TcpListenerOptions extends TcpSocketOptions {
    * accepted connection.)
    */
   readonly ipv6Only?: boolean
+  /** Serve TLS: certificate, key and the rest (see `withTls`). */
+  readonly tls?: TlsOptions
 }
 
 /** How many times a port-0 bind over several addresses is retried when a later address collides. */
@@ -150,8 +164,19 @@ const bindConsistently = (
  * @since 0.2.0
  * @category constructors
  */
-export const createTcpListener = (options: TcpListenerOptions = {}): Effect.Effect<
-  TcpListenerService,
+export const createTcpListener: {
+  (options: TcpListenerOptions & { readonly tls: TlsOptions }): Effect.Effect<
+    TlsListenerService,
+    ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
+    Scope.Scope
+  >
+  (options?: TcpListenerOptions): Effect.Effect<
+    TcpListenerService,
+    ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
+    Scope.Scope
+  >
+} = (options: TcpListenerOptions = {}): Effect.Effect<
+  ListenerService<any, InetAddress>,
   ListenError | ResolveError | InvalidArgumentError | UnsupportedError,
   Scope.Scope
 > =>
@@ -173,6 +198,8 @@ export const createTcpListener = (options: TcpListenerOptions = {}): Effect.Effe
     const socketOptions = yield* checkTcpSocketOptions(options)
     const perConnection = socketOptions.keepAlive !== undefined || socketOptions.receiveBufferSize !== undefined ||
       socketOptions.sendBufferSize !== undefined || socketOptions.noDelay === false
+    // A TLS listener's certificate and key are checked before anything is bound.
+    const tls = options.tls === undefined ? undefined : yield* tlsListener.serverOptions(options.tls)
     const plans = yield* plan(options)
     const servers = yield* Effect.acquireRelease(
       bindConsistently(plans, port, backlog, reusePort).pipe(
@@ -198,7 +225,7 @@ export const createTcpListener = (options: TcpListenerOptions = {}): Effect.Effe
       wrap: perConnection ? tcp.makeAcceptedTcpStream(socketOptions) : tcp.makeTcpStream
     })
     yield* Effect.addFinalizer(() => listener.close)
-    return listener
+    return tls ? tlsListener.make(listener, tls) : listener
   })
 
 /**
@@ -210,12 +237,26 @@ export const createTcpListener = (options: TcpListenerOptions = {}): Effect.Effe
  * @since 0.2.0
  * @category layers
  */
-export const layerTcp = (
-  options: TcpListenerOptions = {}
-): Layer.Layer<TcpListener | ListenerService, ListenError | ResolveError | InvalidArgumentError | UnsupportedError> =>
-  Layer.effectContext(
-    Effect.map(
-      createTcpListener(options),
-      (listener) => Context.make(internal.tag, listener).pipe(Context.add(TcpListener, listener))
-    )
-  )
+export const layerTcp: {
+  (options: TcpListenerOptions & { readonly tls: TlsOptions }): Layer.Layer<
+    TlsListener | ListenerService,
+    ListenError | ResolveError | InvalidArgumentError | UnsupportedError
+  >
+  (options?: TcpListenerOptions): Layer.Layer<
+    TcpListener | ListenerService,
+    ListenError | ResolveError | InvalidArgumentError | UnsupportedError
+  >
+} = (options: TcpListenerOptions = {}): Layer.Layer<
+  TcpListener | TlsListener | ListenerService,
+  ListenError | ResolveError | InvalidArgumentError | UnsupportedError
+> => {
+  const acquire = createTcpListener(options)
+  const provide = <I, S extends ListenerService<any, InetAddress>>(tag: Context.Key<I, S>) =>
+    Layer.effectContext(
+      Effect.map(acquire, (listener) => Context.make(internal.tag, listener).pipe(Context.add(tag, listener as S)))
+    ) as Layer.Layer<
+      TcpListener | TlsListener | ListenerService,
+      ListenError | ResolveError | InvalidArgumentError | UnsupportedError
+    >
+  return options.tls === undefined ? provide(TcpListener) : provide(TlsListener)
+}

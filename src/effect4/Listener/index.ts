@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { ByteStream, InetAddress, SocketAddress, UnixAddress } from "../ByteStream.js"
 import * as internal from "../internal/listener.js"
+import * as internalTls from "../internal/tlsListener.js"
 import type {
   BrokenResourceError,
   BusyResourceError,
@@ -19,6 +20,7 @@ import type {
   TlsError
 } from "../NetError.js"
 import type { TcpStream } from "../Socket/Tcp.js"
+import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 import type { UnixStream } from "../Socket/Unix.js"
 
 /**
@@ -141,7 +143,13 @@ export type TcpListenerService = Listener<TcpStream, InetAddress>
  */
 export type UnixListenerService = Listener<UnixStream, UnixAddress>
 
-// TODO(issue-18): TlsListenerService and withTls arrive with TLS.
+/**
+ * A TLS listener: `Listener<TlsStream, InetAddress>`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type TlsListenerService = Listener<TlsStream, InetAddress>
 
 /**
  * The generic listener service, `Listener<ByteStream>`, as provided by `layerTcp`, `layerUnix`
@@ -207,6 +215,22 @@ export const serveWith = <I, A extends ByteStream, Address extends SocketAddress
 ): Effect.Effect<never, ServeErrorFor<E, O>, I | Exclude<R, Scope.Scope>> =>
   Effect.flatMap(tag, (listener) => listener.serve(handler, options))
 
+/**
+ * A TLS listener over any listener: every accepted connection runs the server side of a TLS
+ * handshake (in its own fiber under `serve`, within `handshakeTimeout`, default 30 s) before the
+ * handler sees it. A failed handshake is logged once at warning level (one line: the peer, the
+ * reason, OpenSSL's code) and never stops `serve`. The SecureContext is made here, once, for
+ * every connection: returning clients resume their sessions, and a certificate or key that
+ * cannot be used fails this effect with `InvalidArgumentError` (argument `"tls"`).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const withTls: <A extends ByteStream, Address extends SocketAddress>(
+  listener: Listener<A, Address>,
+  options: TlsOptions
+) => Effect.Effect<Listener<TlsStream, Address>, InvalidArgumentError> = internalTls.withTls
+
 export {
   /**
    * @since 0.2.0
@@ -223,7 +247,11 @@ export {
   /**
    * @since 0.2.0
    */
-  type TcpListenerOptions
+  type TcpListenerOptions,
+  /**
+   * @since 0.2.0
+   */
+  TlsListener
 } from "./Tcp.js"
 
 export {

@@ -13,6 +13,7 @@ import { interleave } from "../../internal/addressOrder.js"
 import { ipFamily, type ResolvedAddress } from "../../internal/driver/dns.js"
 import type { ByteStream, InetAddress } from "../ByteStream.js"
 import * as tcp from "../internal/tcp.js"
+import { invalidTlsOptions } from "../internal/tls.js"
 import { checkHost, checkOptions, checkPort, checkTcpSocketOptions, decodeDuration } from "../internal/validate.js"
 import {
   type BrokenResourceError,
@@ -21,8 +22,10 @@ import {
   ConnectError,
   type InvalidArgumentError,
   ResolveError,
+  type TlsError,
   type UnsupportedError
 } from "../NetError.js"
+import { type TlsOptions, type TlsStream, wrapTls } from "./Tls.js"
 
 /**
  * A connected TCP stream. Its attributes give both ends' addresses and the family.
@@ -83,6 +86,15 @@ export interface ConnectTcpOptions extends TcpSocketOptions {
    * `getaddrinfo`). For service discovery, or to make happy eyeballs deterministic in tests.
    */
   readonly resolver?: (host: string) => Effect.Effect<ReadonlyArray<string>, ResolveError>
+  /**
+   * Run a TLS handshake once connected: `true` (system CAs) or TLS options. TLS is also used
+   * whenever `tlsHostname` is given. Certificates are verified by default.
+   */
+  readonly tls?: boolean | TlsOptions
+  /** The name to verify the server's certificate against and to send as SNI (default: `host`). */
+  readonly tlsHostname?: string
+  /** See `TlsOptions.standardCompatible` (default true). */
+  readonly tlsStandardCompatible?: boolean
 }
 
 /** The attribute saying how an attempt ended: won, lost (connected after the winner), failed, cancelled. */
@@ -90,6 +102,19 @@ const OUTCOME = "effect_sockets.attempt.outcome"
 
 /** The default happy-eyeballs delay (RFC 8305 recommends 250 ms). */
 const DEFAULT_DELAY = Duration.millis(250)
+
+/**
+ * Options of {@link connectTcp} that ask for TLS.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ConnectTlsOptions =
+  & ConnectTcpOptions
+  & (
+    | { readonly tls: true | TlsOptions }
+    | { readonly tlsHostname: string }
+  )
 
 /**
  * Connects to `host:port`. An IP address is one attempt; a name is resolved and its addresses
@@ -118,13 +143,25 @@ const DEFAULT_DELAY = Duration.millis(250)
  * @since 0.2.0
  * @category constructors
  */
-export const connectTcp = (
+export const connectTcp: {
+  (host: string, port: number, options: ConnectTlsOptions): Effect.Effect<
+    TlsStream & TcpStream,
+    ConnectError | ResolveError | InvalidArgumentError | UnsupportedError | TlsError | BrokenResourceError,
+    Scope.Scope
+  >
+  (host: string, port: number, options?: ConnectTcpOptions): Effect.Effect<
+    TcpStream,
+    ConnectError | ResolveError | InvalidArgumentError | UnsupportedError | TlsError | BrokenResourceError,
+    Scope.Scope
+  >
+} = (
   host: string,
   port: number,
   options: ConnectTcpOptions = {}
 ): Effect.Effect<
-  TcpStream,
-  ConnectError | ResolveError | InvalidArgumentError | UnsupportedError | BrokenResourceError,
+  // The TLS overload's stream is a TlsStream whose attributes include the TCP ones.
+  any,
+  ConnectError | ResolveError | InvalidArgumentError | UnsupportedError | TlsError | BrokenResourceError,
   Scope.Scope
 > =>
   connect(host, port, options).pipe(
@@ -145,8 +182,8 @@ const connect = (
   port: number,
   options: ConnectTcpOptions
 ): Effect.Effect<
-  TcpStream,
-  ConnectError | ResolveError | InvalidArgumentError | UnsupportedError | BrokenResourceError,
+  TcpStream | TlsStream & TcpStream,
+  ConnectError | ResolveError | InvalidArgumentError | UnsupportedError | TlsError | BrokenResourceError,
   Scope.Scope
 > =>
   Effect.gen(function*() {
@@ -155,7 +192,15 @@ const connect = (
     yield* checkOptions(options)
     if (options.localPort !== undefined) yield* checkPort(options.localPort, "localPort", { allowZero: true })
     if (options.localHost !== undefined) yield* checkHost(options.localHost, "localHost")
+    // An empty TLS name would silently be verified as "localhost".
+    if (options.tlsHostname !== undefined) yield* checkHost(options.tlsHostname, "tlsHostname")
+    const tlsHostname = typeof options.tls === "object" ? options.tls.hostname : undefined
+    if (tlsHostname !== undefined) yield* checkHost(tlsHostname, "tls.hostname")
     const delay = (yield* decodeDuration(options.happyEyeballsDelay, "happyEyeballsDelay")) ?? DEFAULT_DELAY
+    if (options.tls !== undefined && typeof options.tls !== "boolean") {
+      const invalid = invalidTlsOptions(options.tls, "tls")
+      if (invalid) return yield* Effect.fail(invalid)
+    }
     const socketOptions = yield* checkTcpSocketOptions(options)
     const afterConnect = socketOptions.keepAlive !== undefined || socketOptions.receiveBufferSize !== undefined ||
       socketOptions.sendBufferSize !== undefined
@@ -194,7 +239,17 @@ const connect = (
           new ConnectError({ host, port, reason: attempts[0]?.reason ?? "Unknown", attempts })
         )
       )
-    return stream
+    const tls = options.tls === true ? {} : options.tls === false ? undefined : options.tls
+    if (tls === undefined && options.tlsHostname === undefined) return stream
+    const tlsStream = yield* wrapTls(stream, {
+      ...tls,
+      hostname: options.tlsHostname ?? tls?.hostname ?? host,
+      ...(options.tlsStandardCompatible !== undefined ? { standardCompatible: options.tlsStandardCompatible } : {})
+    }).pipe(
+      // A stream we just connected belongs to no TLS session and is open.
+      Effect.catchTag("ClosedResourceError", (error) => Effect.die(error))
+    )
+    return tlsStream as TlsStream & TcpStream
   })
 
 /**

@@ -1,5 +1,6 @@
 /**
- * Connected byte streams: TCP clients (happy eyeballs of our own) and UNIX stream clients (fd passing).
+ * Connected byte streams: TCP clients (with TLS), UNIX stream clients (fd passing), and TLS
+ * over any stream.
  *
  * @since 0.2.0
  */
@@ -12,6 +13,10 @@ export {
    * @since 0.2.0
    */
   type ConnectTcpOptions,
+  /**
+   * @since 0.2.0
+   */
+  type ConnectTlsOptions,
   /**
    * @since 0.2.0
    */
@@ -45,4 +50,23 @@ export {
   type UnixStream
 } from "./Unix.js"
 
-// TODO(issue-18): wrapTls (TLS), Connectable, fromFd/fromNetSocket.
+export {
+  /**
+   * @since 0.2.0
+   */
+  type TlsAttributes,
+  /**
+   * @since 0.2.0
+   */
+  type TlsOptions,
+  /**
+   * @since 0.2.0
+   */
+  type TlsStream,
+  /**
+   * @since 0.2.0
+   */
+  wrapTls
+} from "./Tls.js"
+
+// TODO(issue-18): Connectable, fromFd/fromNetSocket (Adopt) are not in the Effect 4 edition yet.
