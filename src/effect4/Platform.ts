@@ -1,6 +1,6 @@
 /**
  * The bridge to Effect 4's `effect/socket`: our connections as its `Socket` (a pull-based reader
- * with batched `pull`, a writer with `writeAll`), our listeners as its
+ * with batched `pull` and STARTTLS `upgrade`, a writer with `writeAll`), our listeners as its
  * `SocketServer`, so that `effect/rpc` (`RpcClient.layerProtocolSocket`,
  * `RpcServer.layerProtocolSocketServer`), `effect/cluster` and everything else written against
  * those services runs over TCP, TLS and UNIX sockets from effect-sockets. The Effect 4 edition
@@ -30,6 +30,7 @@ import type * as SocketServer from "effect/socket/SocketServer"
 import type { ByteStream, SocketAddress } from "./ByteStream.js"
 import * as internal from "./internal/platform.js"
 import type { Listener } from "./Listener/index.js"
+import { wrapTls } from "./Socket/Tls.js"
 
 /**
  * Options of {@link toSocket}.
@@ -46,7 +47,8 @@ export interface SocketOptions {
  * A `Socket` that dials `connectable` anew on every `reader` acquisition (as
  * `NodeSocket.makeNet` does), so an rpc client that retries reconnects. `connectable` is a
  * `Socket.Connectable` or anything with its `connect` (e.g. `{ connect: Socket.connectUnix(path) }`).
- * `upgrade` (STARTTLS) is not supported yet: it fails with `SocketUpgradeError`.
+ * `upgrade` runs the client side of a TLS handshake over the connection (STARTTLS, our
+ * `Socket.wrapTls`): `servername` is the name verified, `key`/`cert` a client certificate.
  *
  * @example
  * ```ts
@@ -61,7 +63,7 @@ export interface SocketOptions {
 export const toSocket: <A extends ByteStream, E>(
   connectable: { readonly connect: Effect.Effect<A, E, Scope.Scope> },
   options?: SocketOptions
-) => Effect.Effect<Socket.Socket> = internal.toSocket
+) => Effect.Effect<Socket.Socket> = (connectable, options = {}) => internal.toSocket(connectable, options, wrapTls)
 
 /**
  * {@link toSocket} as a Layer of the `Socket` service (what `RpcClient.layerProtocolSocket`
@@ -73,16 +75,21 @@ export const toSocket: <A extends ByteStream, E>(
 export const layerSocket: <A extends ByteStream, E>(
   connectable: { readonly connect: Effect.Effect<A, E, Scope.Scope> },
   options?: SocketOptions
-) => Layer.Layer<Socket.Socket> = internal.layerSocket
+) => Layer.Layer<Socket.Socket> = (connectable, options = {}) => internal.layerSocket(connectable, options, wrapTls)
 
 /**
  * A `Socket` over one existing stream, which it owns: the first `reader` uses it and closes it
- * with its scope; a second fails with `SocketCloseError`, as for an accepted socket.
+ * with its scope; a second fails with `SocketCloseError`, as for an accepted socket. `upgrade`
+ * runs the server side of a TLS handshake when `serverSide` is set (it then needs `key` and
+ * `cert`), the client side otherwise.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const fromStream: (stream: ByteStream) => Effect.Effect<Socket.Socket> = internal.fromStream
+export const fromStream = (
+  stream: ByteStream,
+  options: { readonly serverSide?: boolean } = {}
+): Effect.Effect<Socket.Socket> => internal.fromStream(stream, { wrapTls, serverSide: options.serverSide ?? false })
 
 /**
  * An address as `effect/net` gives it: an `InetAddress` for TCP and TLS listeners, a
@@ -95,16 +102,16 @@ export const toAddress: (address: SocketAddress | undefined) => NetAddress.Socke
 
 /**
  * A `SocketServer` over any listener (TCP, TLS, UNIX): `run` serves every connection as a
- * `Socket` on its own fiber (`listener.serve`); a
+ * `Socket` on its own fiber (`listener.serve`; `upgrade` runs the server side of STARTTLS); a
  * failing handler is logged as unhandled, as `NodeSocketServer` does; interrupting `run` closes
  * every connection. `address` is the listener's first address.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const toSocketServer: <A extends ByteStream>(
+export const toSocketServer = <A extends ByteStream>(
   listener: Listener<A, SocketAddress>
-) => SocketServer.SocketServer["Service"] = internal.toSocketServer
+): SocketServer.SocketServer["Service"] => internal.toSocketServer(listener, wrapTls)
 
 /**
  * The `SocketServer` over the `Listener` service (any listener layer: `Listener.layerTcp`,
@@ -121,4 +128,5 @@ export const toSocketServer: <A extends ByteStream>(
  * @since 0.2.0
  * @category layers
  */
-export const layerSocketServer: Layer.Layer<SocketServer.SocketServer, never, Listener> = internal.layerSocketServer
+export const layerSocketServer: Layer.Layer<SocketServer.SocketServer, never, Listener> = internal
+  .layerSocketServer(wrapTls)

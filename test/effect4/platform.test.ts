@@ -1,8 +1,8 @@
 /**
  * The Effect 4 edition's `Platform`: our connections as `effect/socket`'s pull-based `Socket`,
  * our listeners as its `SocketServer`, with the semantics of @effect/platform-node 4's NodeSocket
- * and NodeSocketServer, against raw node:net peers; `reader.upgrade` (STARTTLS) is refused until the
- * edition's TLS lands. The rpc tests over this bridge are in rpc.test.ts.
+ * and NodeSocketServer, against raw node:net and node:tls peers; STARTTLS through
+ * `reader.upgrade` on both sides. The rpc tests over this bridge are in rpc.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Queue, Redacted, Scope } from "effect"
@@ -170,16 +170,21 @@ describe("Platform.toSocket (Effect 4 edition)", () => {
       })
     }))
 
-  it.live("upgrade (STARTTLS) is refused with SocketUpgradeError, and the connection still works", () =>
+  it.live("STARTTLS: upgrade runs the client handshake over the connection; bad credentials are SocketUpgradeError", () =>
     Effect.gen(function*() {
       const server = yield* rawServer
       const socket = yield* Platform.toSocket(tcp(portOf(server)))
       const { pull, upgrade } = yield* socket.reader
       const writer = yield* socket.writer
       yield* pullUntil(pull, "#1:")
+      yield* writer.write("STARTTLS\n")
+      expect(yield* pullUntil(pull, "OK\n")).toBe("OK\n")
+      const half = yield* Effect.flip(upgrade({ cert: certs.client.cert }))
+      expect(half.reason._tag).toBe("SocketUpgradeError")
+      yield* within(upgrade({ ca: certs.ca.cert, servername: "localhost" }), "the TLS handshake")
+      yield* writer.write("secret")
+      expect(yield* pullUntil(pull, "secret")).toBe("tls:secret")
       expect((yield* Effect.flip(upgrade({ ca: certs.ca.cert }))).reason._tag).toBe("SocketUpgradeError")
-      yield* writer.write("still")
-      expect(yield* pullUntil(pull, "still")).toBe("still")
     }))
 
   it.live("a second reader of fromStream fails with SocketCloseError", () =>
@@ -199,20 +204,22 @@ describe("Platform.toSocketServer (Effect 4 edition)", () => {
     Effect.gen(function*() {
       const server = Platform.toSocketServer(listener)
       yield* Effect.forkScoped(server.run((socket) =>
-        Effect.scoped(Effect.gen(function*() {
-          const { pull, upgrade } = yield* socket.reader
-          const writer = yield* socket.writer
-          while (true) {
-            const frames = yield* pull
-            const got = frames.map((frame) => (typeof frame === "string" ? frame : text(frame))).join("")
-            if (got === "STARTTLS\n") {
-              yield* writer.write("OK\n")
-              yield* upgrade({ key: Redacted.make(certs.server.key), cert: certs.server.cert })
-            } else {
-              yield* writer.write(`echo:${got}`)
+        Effect.scoped(
+          Effect.gen(function*() {
+            const { pull, upgrade } = yield* socket.reader
+            const writer = yield* socket.writer
+            while (true) {
+              const frames = yield* pull
+              const got = frames.map((frame) => (typeof frame === "string" ? frame : text(frame))).join("")
+              if (got === "STARTTLS\n") {
+                yield* writer.write("OK\n")
+                yield* upgrade({ key: Redacted.make(certs.server.key), cert: certs.server.cert })
+              } else {
+                yield* writer.write(`echo:${got}`)
+              }
             }
-          }
-        }))
+          }).pipe(Effect.catchReason("SocketError", "SocketCloseError", () => Effect.void))
+        )
       ))
       return server
     })
@@ -252,6 +259,34 @@ describe("Platform.toSocketServer (Effect 4 edition)", () => {
       const unixServer = yield* serveEcho(unix)
       expect(unixServer.address).toMatchObject({ _tag: "UnixPathAddress", path: at })
       expect(yield* ask(() => net.connect(at), "there", "echo:there")).toBe("echo:there")
+    }))
+
+  it.live("STARTTLS on the server side: upgrade runs the server handshake for a raw node:tls client", () =>
+    Effect.gen(function*() {
+      const listener = yield* Listener.createTcpListener({ localHost: HOST })
+      yield* serveEcho(listener)
+      const port = (listener.addresses[0] as { port: number }).port
+      const got = yield* within(
+        Effect.callback<string, Error>((resume) => {
+          const raw = net.connect(port, HOST, () => raw.write("STARTTLS\n"))
+          raw.on("error", (error) => resume(Effect.fail(error)))
+          raw.once("data", (data) => {
+            if (data.toString() !== "OK\n") return resume(Effect.fail(new Error(`got ${data}`)))
+            const secure = tls.connect(
+              { socket: raw, ca: certs.ca.cert, servername: "localhost" },
+              () => secure.write("over tls")
+            )
+            secure.on("error", (error) => resume(Effect.fail(error)))
+            secure.on("data", (reply) => {
+              secure.destroy()
+              resume(Effect.succeed(reply.toString()))
+            })
+          })
+          return Effect.sync(() => raw.destroy())
+        }),
+        "the TLS echo"
+      )
+      expect(got).toBe("echo:over tls")
     }))
 
   it.live("a failing handler is logged, not fatal: the server keeps serving", () =>

@@ -1,7 +1,7 @@
 /**
  * effect/rpc (Effect 4) over the Effect 4 edition, through `Platform`: a real RpcGroup (a plain
  * call, a streaming call, 200 concurrent calls, a 4 MiB payload, a NetError crossing the wire)
- * over TCP and UNIX with ndjson (TLS once the edition's TLS lands); our server answered by @effect/platform-node 4's NodeSocket
+ * over TCP, UNIX and TLS with ndjson; our server answered by @effect/platform-node 4's NodeSocket
  * client and our client against its NodeSocketServer. Live clock throughout: RpcClient's
  * reconnect schedule and our timeouts need real time.
  */
@@ -17,13 +17,21 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { type ByteStream, Listener, NetError, Platform, Socket } from "../../src/effect4/index.js"
+import { makeTestCerts, removeTestCerts, type TestCerts } from "../helpers/certs.js"
 
 const HOST = "127.0.0.1"
 const MiB = 1024 * 1024
 
 let dir: string
-beforeAll(() => void (dir = fs.mkdtempSync(os.tmpdir() + "/es4-rpc-")))
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+let certs: TestCerts
+beforeAll(() => {
+  dir = fs.mkdtempSync(os.tmpdir() + "/es4-rpc-")
+  certs = makeTestCerts()
+})
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true })
+  removeTestCerts(certs)
+})
 let unique = 0
 
 class Api extends RpcGroup.make(
@@ -89,6 +97,13 @@ const transports: ReadonlyArray<Transport> = [
       const address = listener.addresses[0]!
       return { connect: Socket.connectUnix(address._tag === "UnixAddress" ? address.path : "") }
     }
+  },
+  {
+    name: "TLS",
+    listen: Effect.suspend(() =>
+      Listener.createTcpListener({ localHost: HOST, tls: { cert: certs.server.cert, key: certs.server.key } })
+    ),
+    connectable: (listener) => ({ connect: Socket.connectTcp(HOST, portOf(listener), { tls: { ca: certs.ca.cert } }) })
   }
 ]
 

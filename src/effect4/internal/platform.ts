@@ -10,7 +10,8 @@
  * - `pull` takes what the connection holds (up to `PULL_BYTES` in one chunk, at least one byte);
  *   every end is a `SocketError`: the peer's end of stream is `SocketCloseError` 1000, our own
  *   close 1006, any other failure `SocketReadError` whose `cause` is our typed error;
- * - `upgrade` (STARTTLS) fails with `SocketUpgradeError` until the edition's TLS lands;
+ * - `upgrade` runs a TLS handshake over the connection (`wrapTls`, STARTTLS), client side for
+ *   dialled sockets and server side for accepted ones; pulls and writes then go through TLS;
  * - the writer is detached: a write while no connection is open waits for the next one;
  *   concurrent writes are queued, each sent whole; `writeAll` coalesces its chunks into one send;
  *   a `CloseEvent` closes the connection; releasing the writer half-closes it (`sendEof`).
@@ -21,12 +22,14 @@ import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Layer from "effect/Layer"
 import * as NetAddress from "effect/net/NetAddress"
+import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
 import * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import type { Listener } from "../Listener/index.js"
+import type { TlsOptions, wrapTls } from "../Socket/Tls.js"
 import { tag as ListenerTag } from "./listener.js"
 import { make as serialized } from "./serializedStream.js"
 
@@ -43,18 +46,31 @@ export interface SocketOptions {
   readonly openTimeout?: Duration.Input | undefined
 }
 
+/**
+ * @internal
+ * How `upgrade` wraps a connection: the public `Socket.wrapTls`, handed in by Platform.ts (internal
+ * code takes no values from public modules), and which side of the handshake this socket runs.
+ */
+export interface Upgrade {
+  readonly wrapTls: typeof wrapTls
+  readonly serverSide: boolean
+}
+
 const closeError = (code: number) => new Socket.SocketError({ reason: new Socket.SocketCloseError({ code }) })
 const readError = (cause: unknown) => new Socket.SocketError({ reason: new Socket.SocketReadError({ cause }) })
 const writeError = (cause: unknown) => new Socket.SocketError({ reason: new Socket.SocketWriteError({ cause }) })
+const upgradeError = (cause: unknown) => new Socket.SocketError({ reason: new Socket.SocketUpgradeError({ cause }) })
 const openError = (cause: unknown) =>
   new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind: "Unknown", cause }) })
 
 /**
- * An open connection: the stream (serialised: concurrent writes queue) and how this side ended
- * it, which is what `pull` then reports.
+ * An open connection: the stream as dialled or accepted (`raw`, replaced by its TLS stream after
+ * `upgrade`), the same serialised (concurrent writes queue), and how this side ended it, which is
+ * what `pull` then reports.
  */
 interface Connection {
-  readonly stream: ByteStream
+  raw: ByteStream
+  stream: ByteStream
   ended: Socket.SocketError | undefined
 }
 
@@ -73,9 +89,34 @@ const coalesce = (chunks: NonEmptyReadonlyArray<Uint8Array | string>): Uint8Arra
   return out
 }
 
+/** Our TLS options for an upgrade, or why they cannot be (server side needs a key and a certificate). */
+const tlsOptionsOf = (options: Socket.TlsUpgradeOptions, serverSide: boolean): TlsOptions | string => {
+  const hasKey = options.key !== undefined
+  const hasCert = options.cert !== undefined
+  if (serverSide && (!hasKey || !hasCert)) return "server TLS upgrade requires both key and cert"
+  if (hasKey !== hasCert) return "TLS upgrade credentials must include both key and cert"
+  const buffers = (input: string | Uint8Array | ReadonlyArray<string | Uint8Array>) =>
+    (Array.isArray(input) ? input : [input]).map((value: string | Uint8Array) => Buffer.from(value))
+  const keys = options.key === undefined ? undefined : Array.isArray(options.key) ? options.key : [options.key]
+  return {
+    serverSide,
+    ...(options.servername !== undefined && !serverSide ? { hostname: options.servername } : {}),
+    ...(keys !== undefined
+      ? { key: keys.map((key: Redacted.Redacted<string | Uint8Array>) => Buffer.from(Redacted.value(key))) }
+      : {}),
+    ...(options.cert !== undefined ? { cert: buffers(options.cert) } : {}),
+    ...(options.ca !== undefined ? { ca: buffers(options.ca) } : {}),
+    ...(options.passphrase !== undefined ? { passphrase: Redacted.value(options.passphrase) } : {}),
+    ...(options.alpnProtocols !== undefined ? { alpnProtocols: options.alpnProtocols } : {}),
+    ...(options.requestCert !== undefined ? { requestCert: options.requestCert } : {}),
+    ...(options.rejectUnauthorized !== undefined ? { rejectUnauthorized: options.rejectUnauthorized } : {})
+  }
+}
+
 const fromOpen = (
   open: Effect.Effect<ByteStream, Socket.SocketError, Scope.Scope>,
-  options: SocketOptions
+  options: SocketOptions,
+  tls: Upgrade
 ): Effect.Effect<Socket.Socket> =>
   Effect.sync(() => {
     let current: Connection | undefined
@@ -93,7 +134,7 @@ const fromOpen = (
             })
           )
       }))
-      const connection: Connection = { stream: serialized(stream), ended: undefined }
+      const connection: Connection = { raw: stream, stream: serialized(stream), ended: undefined }
       // Runs before the stream's own finalizer (added by `open`): a suspended pull then fails with 1006.
       yield* Scope.addFinalizer(
         scope,
@@ -121,7 +162,25 @@ const fromOpen = (
           )
       )
 
-      return { pull, upgrade: Socket.SocketUpgradeError.unsupported }
+      let upgraded = false
+      const upgrade: Socket.Reader["upgrade"] = (upgradeOptions = {}) =>
+        Effect.suspend(() => {
+          if (upgraded || connection.ended !== undefined) {
+            return Effect.fail(upgradeError(new Error("socket is already upgraded or closed")))
+          }
+          const tlsOptions = tlsOptionsOf(upgradeOptions, tls.serverSide)
+          if (typeof tlsOptions === "string") return Effect.fail(upgradeError(new Error(tlsOptions)))
+          upgraded = true
+          return Scope.provide(tls.wrapTls(connection.raw, tlsOptions), scope).pipe(
+            Effect.mapError(upgradeError),
+            Effect.map((tlsStream) => {
+              connection.raw = tlsStream
+              connection.stream = serialized(tlsStream)
+            })
+          )
+        })
+
+      return { pull, upgrade }
     })
 
     const send = (connection: Connection, payload: Uint8Array | string) =>
@@ -156,17 +215,20 @@ const fromOpen = (
 /** @internal */
 export const toSocket = <A extends ByteStream, E>(
   connectable: Dialer<A, E>,
-  options: SocketOptions = {}
-): Effect.Effect<Socket.Socket> => fromOpen(Effect.mapError(connectable.connect, openError), options)
+  options: SocketOptions,
+  tls: typeof wrapTls
+): Effect.Effect<Socket.Socket> =>
+  fromOpen(Effect.mapError(connectable.connect, openError), options, { wrapTls: tls, serverSide: false })
 
 /** @internal */
 export const layerSocket = <A extends ByteStream, E>(
   connectable: Dialer<A, E>,
-  options?: SocketOptions
-): Layer.Layer<Socket.Socket> => Layer.effect(Socket.Socket, toSocket(connectable, options))
+  options: SocketOptions,
+  tls: typeof wrapTls
+): Layer.Layer<Socket.Socket> => Layer.effect(Socket.Socket, toSocket(connectable, options, tls))
 
 /** @internal */
-export const fromStream = (stream: ByteStream): Effect.Effect<Socket.Socket> => {
+export const fromStream = (stream: ByteStream, tls: Upgrade): Effect.Effect<Socket.Socket> => {
   let used = false
   return fromOpen(
     Effect.suspend(() => {
@@ -174,7 +236,8 @@ export const fromStream = (stream: ByteStream): Effect.Effect<Socket.Socket> => 
       used = true
       return Effect.acquireRelease(Effect.succeed(stream), (s) => s.close)
     }),
-    {}
+    {},
+    tls
   )
 }
 
@@ -193,13 +256,14 @@ export const toAddress = (address: SocketAddress | undefined): NetAddress.Socket
 
 /** @internal */
 export const toSocketServer = <A extends ByteStream>(
-  listener: Listener<A, SocketAddress>
+  listener: Listener<A, SocketAddress>,
+  tls: typeof wrapTls
 ): SocketServer.SocketServer["Service"] =>
   SocketServer.SocketServer.of({
     address: toAddress(listener.addresses[0]),
     run: <R, E, _>(handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>) =>
       listener.serve((stream) =>
-        fromStream(stream).pipe(
+        fromStream(stream, { wrapTls: tls, serverSide: true }).pipe(
           Effect.flatMap(handler),
           Effect.ignoreCause({ log: "Unhandled", message: "Unhandled error in SocketServer" })
         )
@@ -211,9 +275,10 @@ export const toSocketServer = <A extends ByteStream>(
   })
 
 /** @internal */
-export const layerSocketServer: Layer.Layer<SocketServer.SocketServer, never, Listener> = Layer.effect(
-  SocketServer.SocketServer,
-  Effect.gen(function*() {
-    return toSocketServer(yield* ListenerTag)
-  })
-)
+export const layerSocketServer = (tls: typeof wrapTls): Layer.Layer<SocketServer.SocketServer, never, Listener> =>
+  Layer.effect(
+    SocketServer.SocketServer,
+    Effect.gen(function*() {
+      return toSocketServer(yield* ListenerTag, tls)
+    })
+  )
