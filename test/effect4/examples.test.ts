@@ -1,7 +1,7 @@
 /**
  * The Effect 4 edition's examples (examples/effect4/) as a user runs them — child processes
  * started with `node --import tsx` — against python3 peers: the TCP, UNIX and datagram servers
- * answer python's clients, the clients print python servers' replies, fds cross both ways with
+ * answer python's clients (TLS with python's ssl), the clients print python servers' replies, fds cross both ways with
  * python's `send_fds`/`recv_fds`, a bad command line prints one usage line and exits 2, and the
  * UNIX datagram service removes its socket file when it stops.
  */
@@ -12,6 +12,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { makeTestCerts, removeTestCerts } from "../helpers/certs.js"
 import { runPython, spawnPython } from "./helpers/python.js"
 
 /** Starting tsx in a child takes seconds on a loaded 2-core machine. */
@@ -135,7 +136,65 @@ socket.send_fds(c, [b"this message is ignored"], [fd])
 c.close()
 `
 
+/** python3 as a TLS client (trusting `ca`, verifying "localhost"): sends "python\n", prints the reply. */
+const pyTlsClient = `
+import socket, ssl, sys
+context = ssl.create_default_context(cafile=sys.argv[2])
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10) as raw:
+    with context.wrap_socket(raw, server_hostname="localhost") as s:
+        s.sendall(b"python\\n")
+        print(s.recv(1024).decode().rstrip())
+`
+
+/** python3 as a TLS server for one client (certificate and key files): replies "hi <what it got>". */
+const pyTlsServer = `
+import socket, ssl, sys
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1); s.settimeout(30); print(s.getsockname()[1])
+raw, _ = s.accept()
+with context.wrap_socket(raw, server_side=True) as c:
+    c.sendall(b"hi " + c.recv(1024))
+`
+
 describe("examples (Effect 4 edition)", () => {
+  it.live(
+    "tls-server answers a python3 ssl client; tls-client verifies a python3 ssl server and prints its reply",
+    () =>
+      Effect.gen(function*() {
+        const certs = makeTestCerts()
+        yield* Effect.addFinalizer(() => Effect.sync(() => removeTestCerts(certs)))
+        const server = yield* start("tls-server.ts", [
+          "--host",
+          "127.0.0.1",
+          "--port",
+          "0",
+          "--cert",
+          certs.server.certFile,
+          "--key",
+          certs.server.keyFile
+        ])
+        const [, port] = yield* awaitOutput(server, /listening on 127\.0\.0\.1:(\d+)\n/)
+        expect(yield* runPython(pyTlsClient, [port!, certs.ca.certFile])).toBe("Hello, python\n")
+
+        const python = yield* spawnPython(pyTlsServer, [certs.server.certFile, certs.server.keyFile])
+        const pyPort = yield* python.line()
+        const client = yield* start("tls-client.ts", [
+          "--host",
+          "localhost",
+          "--port",
+          pyPort,
+          "--ca",
+          certs.ca.certFile
+        ])
+        const { code, stderr } = yield* client.exited
+        expect(stderr).toBe("")
+        expect(code).toBe(0)
+        expect(client.stdout()).toBe("hi Client\n")
+      }),
+    SPAWN_TIMEOUT
+  )
+
   it.live(
     "tcp-server and unix-server answer python3 clients; tcp-client and unix-client talk to python3 servers",
     () =>
