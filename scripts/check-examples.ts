@@ -4,6 +4,9 @@
  * Examples must be self-contained (they import what they use); only an example with no import
  * lines at all gets a standard prelude, and its generated file says so.
  *
+ * The Effect 4 edition's examples (src/effect4/) compile in scratch/examples-effect4/, whose
+ * node_modules links to test/effect4/node_modules (effect 4.1), as src/effect4's own does.
+ *
  * Run: npx tsx scripts/check-examples.ts
  */
 import { spawnSync } from "node:child_process"
@@ -12,7 +15,7 @@ import * as path from "node:path"
 
 const root = path.resolve(import.meta.dirname, "..")
 const srcDir = path.join(root, "src")
-const outDir = path.join(root, "scratch", "examples")
+const effect4Dir = path.join(srcDir, "effect4")
 
 interface Example {
   file: string
@@ -47,80 +50,84 @@ const extract = (file: string): Array<Example> => {
   return examples
 }
 
-// "effect-sockets" -> ../../src/index.js, "effect-sockets/X" -> ../../src/X/index.js or ../../src/X.js; the
-// Effect 4 edition's examples are generated one level deeper (scratch/examples/effect4/), `up` says how far.
-const mapSpecifier = (sub: string | undefined, up = "../.."): string => {
-  if (!sub) return `${up}/src/index.js`
+// "effect-sockets" -> ../../src/index.js, "effect-sockets/X" -> ../../src/X/index.js or ../../src/X.js
+const mapSpecifier = (sub: string | undefined): string => {
+  if (!sub) return "../../src/index.js"
   const indexFile = path.join(srcDir, sub, "index.ts")
-  return fs.existsSync(indexFile) ? `${up}/src/${sub}/index.js` : `${up}/src/${sub}.js`
+  return fs.existsSync(indexFile) ? `../../src/${sub}/index.js` : `../../src/${sub}.js`
 }
-const rewrite = (line: string, up?: string) =>
+const rewrite = (line: string) =>
   line.replace(
     /(["'])effect-sockets(?:\/([^"']+))?\1/g,
-    (_m, q: string, sub?: string) => `${q}${mapSpecifier(sub, up)}${q}`
+    (_m, q: string, sub?: string) => `${q}${mapSpecifier(sub)}${q}`
   )
 
-const prelude = (entry: string) => [
+const prelude = [
   `import { Effect, Layer, Stream, Console } from "effect"`,
-  `import { ByteStream, Datagram, Listener, NetError, Socket } from "${entry}"`
+  `import { ByteStream, Datagram, Listener, NetError, Socket } from "${mapSpecifier(undefined)}"`
 ]
-
-fs.rmSync(outDir, { recursive: true, force: true })
-fs.mkdirSync(outDir, { recursive: true })
-// Examples of src/effect4 import `effect` 4: they compile in a folder that resolves it there (scripts/effect4.mjs).
-const effect4Dir = path.join(outDir, "effect4")
-fs.mkdirSync(effect4Dir)
-fs.symlinkSync(
-  path.relative(effect4Dir, path.join(root, "test", "effect4", "node_modules")),
-  path.join(effect4Dir, "node_modules")
-)
 
 // generated file name -> [example, number of generated lines before the example body]
 const generated = new Map<string, [Example, number]>()
 const counters = new Map<string, number>()
-for (const ex of walk(srcDir).flatMap(extract)) {
-  const rel = path.relative(srcDir, ex.file)
-  const n = (counters.get(rel) ?? 0) + 1
-  counters.set(rel, n)
-  const name = `${rel.replace(/\.ts$/, "").split(path.sep).join("-")}-${n}.ts`
-  const hasImports = ex.lines.some((l) => /^\s*import\b/.test(l))
-  const head = [`// Generated from src/${rel.split(path.sep).join("/")}:${ex.fenceLine} by scripts/check-examples.ts`]
-  const effect4 = rel.startsWith(`effect4${path.sep}`)
-  if (!hasImports) {
-    head.push(
-      "// NOTE: example has no imports; the standard prelude was added",
-      ...prelude(effect4 ? mapSpecifier("effect4", "../../..") : mapSpecifier(undefined))
+const groups = [
+  {
+    outDir: path.join(root, "scratch", "examples"),
+    edition: (file: string) => !file.startsWith(effect4Dir + path.sep)
+  },
+  {
+    outDir: path.join(root, "scratch", "examples-effect4"),
+    edition: (file: string) => file.startsWith(effect4Dir + path.sep)
+  }
+]
+const all = walk(srcDir).filter((file) => !file.includes(`${path.sep}node_modules${path.sep}`)).flatMap(extract)
+let output = ""
+let status = 0
+for (const { edition, outDir } of groups) {
+  fs.rmSync(outDir, { recursive: true, force: true })
+  fs.mkdirSync(outDir, { recursive: true })
+  if (outDir.endsWith("examples-effect4")) {
+    fs.symlinkSync(
+      path.relative(outDir, path.join(root, "test", "effect4", "node_modules")),
+      path.join(outDir, "node_modules")
     )
   }
-  const lines = ex.lines.map((line) => rewrite(line, effect4 ? "../../.." : undefined))
-  const file = effect4 ? path.join("effect4", name) : name
-  fs.writeFileSync(path.join(outDir, file), [...head, ...lines, "", "export {}", ""].join("\n"))
-  generated.set(file, [ex, head.length])
+  for (const ex of all.filter((e) => edition(e.file))) {
+    const rel = path.relative(srcDir, ex.file)
+    const n = (counters.get(rel) ?? 0) + 1
+    counters.set(rel, n)
+    const name = `${rel.replace(/\.ts$/, "").split(path.sep).join("-")}-${n}.ts`
+    const hasImports = ex.lines.some((l) => /^\s*import\b/.test(l))
+    const head = [`// Generated from src/${rel.split(path.sep).join("/")}:${ex.fenceLine} by scripts/check-examples.ts`]
+    if (!hasImports) head.push("// NOTE: example has no imports; the standard prelude was added", ...prelude)
+    fs.writeFileSync(path.join(outDir, name), [...head, ...ex.lines.map(rewrite), "", "export {}", ""].join("\n"))
+    generated.set(name, [ex, head.length])
+  }
+  fs.writeFileSync(
+    path.join(outDir, "tsconfig.json"),
+    JSON.stringify(
+      {
+        extends: "../../tsconfig.json",
+        compilerOptions: { noEmit: true, noUnusedLocals: false, noUnusedParameters: false },
+        include: ["./*.ts"]
+      },
+      null,
+      2
+    ) + "\n"
+  )
+  const tsc = spawnSync(path.join(root, "node_modules", ".bin", "tsc"), [
+    "-p",
+    path.join(outDir, "tsconfig.json"),
+    "--pretty",
+    "false"
+  ], { cwd: root, encoding: "utf8" })
+  if (tsc.error) throw tsc.error
+  output += `${tsc.stdout ?? ""}${tsc.stderr ?? ""}`.trim() + "\n"
+  status ||= tsc.status ?? 1
 }
+output = output.trim()
 
-fs.writeFileSync(
-  path.join(outDir, "tsconfig.json"),
-  JSON.stringify(
-    {
-      extends: "../../tsconfig.json",
-      compilerOptions: { noEmit: true, noUnusedLocals: false, noUnusedParameters: false },
-      include: ["./*.ts", "./effect4/*.ts"]
-    },
-    null,
-    2
-  ) + "\n"
-)
-
-const tsc = spawnSync(path.join(root, "node_modules", ".bin", "tsc"), [
-  "-p",
-  path.join(outDir, "tsconfig.json"),
-  "--pretty",
-  "false"
-], { cwd: root, encoding: "utf8" })
-if (tsc.error) throw tsc.error
-const output = `${tsc.stdout ?? ""}${tsc.stderr ?? ""}`.trim()
-
-if (tsc.status === 0) {
+if (status === 0) {
   console.log(`${generated.size} examples compiled`)
   process.exit(0)
 }
@@ -129,9 +136,8 @@ if (tsc.status === 0) {
 let failures = 0
 for (const diag of output.split(/\n(?=\S)/)) {
   const m = /^(.*?)\((\d+),(\d+)\): (.*)$/s.exec(diag)
-  const generatedFile = m ? path.relative(outDir, path.resolve(root, m[1]!)) : ""
-  const entry = m && generated.get(generatedFile)
-  if (m && entry) {
+  const entry = m && generated.get(path.basename(m[1]!))
+  if (m && entry && path.basename(path.dirname(path.resolve(root, m[1]!))).startsWith("examples")) {
     const [ex, offset] = entry
     const line = Number(m[2]) - offset
     const srcLine = line >= 1 && line <= ex.lines.length ? ex.fenceLine + line : ex.fenceLine

@@ -168,7 +168,7 @@ export const Listener: Context.Service<Listener, Listener> = internal.tag
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
- * import { ByteStream, Listener } from "effect-sockets"
+ * import { ByteStream, Listener } from "effect-sockets/effect4"
  *
  * const handle = (client: ByteStream.ByteStream) =>
  *   Effect.gen(function* () {
