@@ -8,8 +8,7 @@
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer, Schema, Stream } from "effect"
-import type { Scope } from "effect"
+import { Context, Effect, Exit, Layer, Schedule, Schema, Scope, Stream } from "effect"
 import { Rpc, RpcClient, RpcGroup, RpcSerialization, RpcServer } from "effect/rpc"
 import type * as PlatformSocket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
@@ -188,5 +187,23 @@ describe("rpc across implementations (Effect 4 edition)", () => {
       const client = yield* rpcClient(Platform.layerSocket({ connect: Socket.connectTcp(HOST, port) }))
       expect(yield* bounded(client.Echo({ text: "to node" }))).toBe("to node")
       expect((yield* bounded(Stream.runCollect(client.Count({ n: 50 })))).length).toBe(50)
+    }))
+})
+
+describe("rpc reconnection (Effect 4 edition)", () => {
+  it.live("a client reconnects when its server restarts on the same port", () =>
+    Effect.gen(function*() {
+      const first = yield* Scope.make()
+      const listener = yield* Scope.provide(Listener.createTcpListener({ localHost: HOST }), first)
+      const port = portOf(listener)
+      yield* Scope.provide(serveRpc(listener), first)
+      const client = yield* rpcClient(Platform.layerSocket({ connect: Socket.connectTcp(HOST, port) }))
+      expect(yield* bounded(client.Echo({ text: "before" }))).toBe("before")
+
+      yield* Scope.close(first, Exit.void)
+      const restarted = yield* Listener.createTcpListener({ localHost: HOST, localPort: port })
+      yield* serveRpc(restarted)
+      const after = yield* bounded(client.Echo({ text: "after" }).pipe(Effect.retry(Schedule.spaced("100 millis"))))
+      expect(after).toBe("after")
     }))
 })
