@@ -211,7 +211,7 @@ describe("examples (Effect 4 edition)", () => {
           const [kind, script, where] of [["tcp", "tcp-client.ts", ""], [
             "unix",
             "unix-client.ts",
-            path.join(dir, "py.sock")
+            path.join(dir, "py-stream.sock")
           ]]
         ) {
           const python = yield* spawnPython(pyServer, [kind!, where!])
@@ -279,7 +279,7 @@ describe("examples (Effect 4 edition)", () => {
         const at = path.join(dir, "hello.sock")
         const run = yield* start("unix-datagram-hello.ts", ["--path", at])
         yield* awaitOutput(run, new RegExp(`listening on ${at}\n`))
-        const python = yield* spawnPython(pyAsk, ["unix", at, "from python", path.join(dir, "py.sock")])
+        const python = yield* spawnPython(pyAsk, ["unix", at, "from python", path.join(dir, "py-sender.sock")])
         expect(yield* python.line("30 seconds")).toBe("Hello, from python")
         run.child.kill("SIGINT")
         const { code, stderr } = yield* run.exited
