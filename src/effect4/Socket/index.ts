@@ -69,4 +69,35 @@ export {
   wrapTls
 } from "./Tls.js"
 
-// TODO(issue-18): Connectable, fromFd/fromNetSocket (Adopt) are not in the Effect 4 edition yet.
+export {
+  /**
+   * @since 0.2.0
+   */
+  type Connectable,
+  /**
+   * @since 0.2.0
+   */
+  type ConnectableError,
+  /**
+   * @since 0.2.0
+   */
+  ConnectableTypeId,
+  /**
+   * @since 0.2.0
+   */
+  isConnectable,
+  /**
+   * @since 0.2.0
+   */
+  makeConnectable,
+  /**
+   * @since 0.2.0
+   */
+  tcpConnectable,
+  /**
+   * @since 0.2.0
+   */
+  unixConnectable
+} from "./Connectable.js"
+
+// TODO(issue-18): fromFd/fromNetSocket (Adopt) are not in the Effect 4 edition yet.
