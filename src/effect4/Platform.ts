@@ -24,12 +24,12 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as NetAddress from "effect/net/NetAddress"
-import type * as Scope from "effect/Scope"
 import type * as Socket from "effect/socket/Socket"
 import type * as SocketServer from "effect/socket/SocketServer"
 import type { ByteStream, SocketAddress } from "./ByteStream.js"
 import * as internal from "./internal/platform.js"
 import type { Listener } from "./Listener/index.js"
+import type { Connectable } from "./Socket/Connectable.js"
 import { wrapTls } from "./Socket/Tls.js"
 
 /**
@@ -45,8 +45,7 @@ export interface SocketOptions {
 
 /**
  * A `Socket` that dials `connectable` anew on every `reader` acquisition (as
- * `NodeSocket.makeNet` does), so an rpc client that retries reconnects. `connectable` is a
- * `Socket.Connectable` or anything with its `connect` (e.g. `{ connect: Socket.connectUnix(path) }`).
+ * `NodeSocket.makeNet` does), so an rpc client that retries reconnects.
  * `upgrade` runs the client side of a TLS handshake over the connection (STARTTLS, our
  * `Socket.wrapTls`): `servername` is the name verified, `key`/`cert` a client certificate.
  *
@@ -54,14 +53,14 @@ export interface SocketOptions {
  * ```ts
  * import { Platform, Socket } from "effect-sockets/effect4"
  *
- * const socket = Platform.toSocket({ connect: Socket.connectTcp("localhost", 1234) })
+ * const socket = Platform.toSocket(Socket.tcpConnectable("localhost", 1234))
  * ```
  *
  * @since 0.2.0
  * @category constructors
  */
 export const toSocket: <A extends ByteStream, E>(
-  connectable: { readonly connect: Effect.Effect<A, E, Scope.Scope> },
+  connectable: Connectable<A, E>,
   options?: SocketOptions
 ) => Effect.Effect<Socket.Socket> = (connectable, options = {}) => internal.toSocket(connectable, options, wrapTls)
 
@@ -73,7 +72,7 @@ export const toSocket: <A extends ByteStream, E>(
  * @category layers
  */
 export const layerSocket: <A extends ByteStream, E>(
-  connectable: { readonly connect: Effect.Effect<A, E, Scope.Scope> },
+  connectable: Connectable<A, E>,
   options?: SocketOptions
 ) => Layer.Layer<Socket.Socket> = (connectable, options = {}) => internal.layerSocket(connectable, options, wrapTls)
 

@@ -30,7 +30,7 @@ afterAll(() => {
 })
 
 /** What `toSocket` dials: a TCP connection to `port` on HOST. */
-const tcp = (port: number) => ({ connect: Socket.connectTcp(HOST, port) })
+const tcp = (port: number) => Socket.tcpConnectable(HOST, port)
 
 const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string) =>
   Effect.timeoutOrElse(effect, { duration: "5 seconds", orElse: () => Effect.fail(new Error(`timed out: ${what}`)) })

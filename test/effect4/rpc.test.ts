@@ -15,7 +15,7 @@ import * as SocketServer from "effect/socket/SocketServer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { type ByteStream, Listener, NetError, Platform, Socket } from "../../src/effect4/index.js"
+import { Listener, NetError, Platform, Socket } from "../../src/effect4/index.js"
 import { makeTestCerts, removeTestCerts, type TestCerts } from "../helpers/certs.js"
 
 const HOST = "127.0.0.1"
@@ -78,23 +78,21 @@ const portOf = (listener: Listener.Listener): number => {
 interface Transport {
   readonly name: string
   readonly listen: Effect.Effect<Listener.Listener, unknown, Scope.Scope>
-  readonly connectable: (
-    listener: Listener.Listener
-  ) => { readonly connect: Effect.Effect<ByteStream.ByteStream, unknown, Scope.Scope> }
+  readonly connectable: (listener: Listener.Listener) => Socket.Connectable
 }
 
 const transports: ReadonlyArray<Transport> = [
   {
     name: "TCP",
     listen: Effect.suspend(() => Listener.createTcpListener({ localHost: HOST })),
-    connectable: (listener) => ({ connect: Socket.connectTcp(HOST, portOf(listener)) })
+    connectable: (listener) => Socket.tcpConnectable(HOST, portOf(listener))
   },
   {
     name: "UNIX",
     listen: Effect.suspend(() => Listener.createUnixListener(path.join(dir, `rpc${++unique}.sock`))),
     connectable: (listener) => {
       const address = listener.addresses[0]!
-      return { connect: Socket.connectUnix(address._tag === "UnixAddress" ? address.path : "") }
+      return Socket.unixConnectable(address._tag === "UnixAddress" ? address.path : "")
     }
   },
   {
@@ -102,7 +100,7 @@ const transports: ReadonlyArray<Transport> = [
     listen: Effect.suspend(() =>
       Listener.createTcpListener({ localHost: HOST, tls: { cert: certs.server.cert, key: certs.server.key } })
     ),
-    connectable: (listener) => ({ connect: Socket.connectTcp(HOST, portOf(listener), { tls: { ca: certs.ca.cert } }) })
+    connectable: (listener) => Socket.tcpConnectable(HOST, portOf(listener), { tls: { ca: certs.ca.cert } })
   }
 ]
 
@@ -184,7 +182,7 @@ describe("rpc across implementations (Effect 4 edition)", () => {
       )
       const address = Context.get(context, SocketServer.SocketServer).address
       const port = "port" in address ? address.port : 0
-      const client = yield* rpcClient(Platform.layerSocket({ connect: Socket.connectTcp(HOST, port) }))
+      const client = yield* rpcClient(Platform.layerSocket(Socket.tcpConnectable(HOST, port)))
       expect(yield* bounded(client.Echo({ text: "to node" }))).toBe("to node")
       expect((yield* bounded(Stream.runCollect(client.Count({ n: 50 })))).length).toBe(50)
     }))
@@ -197,7 +195,7 @@ describe("rpc reconnection (Effect 4 edition)", () => {
       const listener = yield* Scope.provide(Listener.createTcpListener({ localHost: HOST }), first)
       const port = portOf(listener)
       yield* Scope.provide(serveRpc(listener), first)
-      const client = yield* rpcClient(Platform.layerSocket({ connect: Socket.connectTcp(HOST, port) }))
+      const client = yield* rpcClient(Platform.layerSocket(Socket.tcpConnectable(HOST, port)))
       expect(yield* bounded(client.Echo({ text: "before" }))).toBe("before")
 
       yield* Scope.close(first, Exit.void)

@@ -29,17 +29,13 @@ import * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import type { Listener } from "../Listener/index.js"
+import type { Connectable } from "../Socket/Connectable.js"
 import type { TlsOptions, wrapTls } from "../Socket/Tls.js"
 import { tag as ListenerTag } from "./listener.js"
 import { make as serialized } from "./serializedStream.js"
 
 /** @internal The most bytes one `pull` takes from the connection. */
 export const PULL_BYTES = 256 * 1024
-
-/** What `toSocket` dials: a `Socket.Connectable`, or anything with its `connect`. */
-interface Dialer<A extends ByteStream, E> {
-  readonly connect: Effect.Effect<A, E, Scope.Scope>
-}
 
 /** @internal */
 export interface SocketOptions {
@@ -214,7 +210,7 @@ const fromOpen = (
 
 /** @internal */
 export const toSocket = <A extends ByteStream, E>(
-  connectable: Dialer<A, E>,
+  connectable: Connectable<A, E>,
   options: SocketOptions,
   tls: typeof wrapTls
 ): Effect.Effect<Socket.Socket> =>
@@ -222,7 +218,7 @@ export const toSocket = <A extends ByteStream, E>(
 
 /** @internal */
 export const layerSocket = <A extends ByteStream, E>(
-  connectable: Dialer<A, E>,
+  connectable: Connectable<A, E>,
   options: SocketOptions,
   tls: typeof wrapTls
 ): Layer.Layer<Socket.Socket> => Layer.effect(Socket.Socket, toSocket(connectable, options, tls))
