@@ -4,6 +4,9 @@
  * Examples must be self-contained (they import what they use); only an example with no import
  * lines at all gets a standard prelude, and its generated file says so.
  *
+ * The Effect 4 edition's examples (src/effect4/) compile in scratch/examples-effect4/, whose
+ * node_modules links to test/effect4/node_modules (effect 4.1), as src/effect4's own does.
+ *
  * Run: npx tsx scripts/check-examples.ts
  */
 import { spawnSync } from "node:child_process"
@@ -12,7 +15,7 @@ import * as path from "node:path"
 
 const root = path.resolve(import.meta.dirname, "..")
 const srcDir = path.join(root, "src")
-const outDir = path.join(root, "scratch", "examples")
+const effect4Dir = path.join(srcDir, "effect4")
 
 interface Example {
   file: string
@@ -64,47 +67,67 @@ const prelude = [
   `import { ByteStream, Datagram, Listener, NetError, Socket } from "${mapSpecifier(undefined)}"`
 ]
 
-fs.rmSync(outDir, { recursive: true, force: true })
-fs.mkdirSync(outDir, { recursive: true })
-
 // generated file name -> [example, number of generated lines before the example body]
 const generated = new Map<string, [Example, number]>()
 const counters = new Map<string, number>()
-for (const ex of walk(srcDir).flatMap(extract)) {
-  const rel = path.relative(srcDir, ex.file)
-  const n = (counters.get(rel) ?? 0) + 1
-  counters.set(rel, n)
-  const name = `${rel.replace(/\.ts$/, "").split(path.sep).join("-")}-${n}.ts`
-  const hasImports = ex.lines.some((l) => /^\s*import\b/.test(l))
-  const head = [`// Generated from src/${rel.split(path.sep).join("/")}:${ex.fenceLine} by scripts/check-examples.ts`]
-  if (!hasImports) head.push("// NOTE: example has no imports; the standard prelude was added", ...prelude)
-  fs.writeFileSync(path.join(outDir, name), [...head, ...ex.lines.map(rewrite), "", "export {}", ""].join("\n"))
-  generated.set(name, [ex, head.length])
+const groups = [
+  {
+    outDir: path.join(root, "scratch", "examples"),
+    edition: (file: string) => !file.startsWith(effect4Dir + path.sep)
+  },
+  {
+    outDir: path.join(root, "scratch", "examples-effect4"),
+    edition: (file: string) => file.startsWith(effect4Dir + path.sep)
+  }
+]
+const all = walk(srcDir).filter((file) => !file.includes(`${path.sep}node_modules${path.sep}`)).flatMap(extract)
+let output = ""
+let status = 0
+for (const { edition, outDir } of groups) {
+  fs.rmSync(outDir, { recursive: true, force: true })
+  fs.mkdirSync(outDir, { recursive: true })
+  if (outDir.endsWith("examples-effect4")) {
+    fs.symlinkSync(
+      path.relative(outDir, path.join(root, "test", "effect4", "node_modules")),
+      path.join(outDir, "node_modules")
+    )
+  }
+  for (const ex of all.filter((e) => edition(e.file))) {
+    const rel = path.relative(srcDir, ex.file)
+    const n = (counters.get(rel) ?? 0) + 1
+    counters.set(rel, n)
+    const name = `${rel.replace(/\.ts$/, "").split(path.sep).join("-")}-${n}.ts`
+    const hasImports = ex.lines.some((l) => /^\s*import\b/.test(l))
+    const head = [`// Generated from src/${rel.split(path.sep).join("/")}:${ex.fenceLine} by scripts/check-examples.ts`]
+    if (!hasImports) head.push("// NOTE: example has no imports; the standard prelude was added", ...prelude)
+    fs.writeFileSync(path.join(outDir, name), [...head, ...ex.lines.map(rewrite), "", "export {}", ""].join("\n"))
+    generated.set(name, [ex, head.length])
+  }
+  fs.writeFileSync(
+    path.join(outDir, "tsconfig.json"),
+    JSON.stringify(
+      {
+        extends: "../../tsconfig.json",
+        compilerOptions: { noEmit: true, noUnusedLocals: false, noUnusedParameters: false },
+        include: ["./*.ts"]
+      },
+      null,
+      2
+    ) + "\n"
+  )
+  const tsc = spawnSync(path.join(root, "node_modules", ".bin", "tsc"), [
+    "-p",
+    path.join(outDir, "tsconfig.json"),
+    "--pretty",
+    "false"
+  ], { cwd: root, encoding: "utf8" })
+  if (tsc.error) throw tsc.error
+  output += `${tsc.stdout ?? ""}${tsc.stderr ?? ""}`.trim() + "\n"
+  status ||= tsc.status ?? 1
 }
+output = output.trim()
 
-fs.writeFileSync(
-  path.join(outDir, "tsconfig.json"),
-  JSON.stringify(
-    {
-      extends: "../../tsconfig.json",
-      compilerOptions: { noEmit: true, noUnusedLocals: false, noUnusedParameters: false },
-      include: ["./*.ts"]
-    },
-    null,
-    2
-  ) + "\n"
-)
-
-const tsc = spawnSync(path.join(root, "node_modules", ".bin", "tsc"), [
-  "-p",
-  path.join(outDir, "tsconfig.json"),
-  "--pretty",
-  "false"
-], { cwd: root, encoding: "utf8" })
-if (tsc.error) throw tsc.error
-const output = `${tsc.stdout ?? ""}${tsc.stderr ?? ""}`.trim()
-
-if (tsc.status === 0) {
+if (status === 0) {
   console.log(`${generated.size} examples compiled`)
   process.exit(0)
 }
@@ -114,7 +137,7 @@ let failures = 0
 for (const diag of output.split(/\n(?=\S)/)) {
   const m = /^(.*?)\((\d+),(\d+)\): (.*)$/s.exec(diag)
   const entry = m && generated.get(path.basename(m[1]!))
-  if (m && entry && path.resolve(root, m[1]!) === path.join(outDir, path.basename(m[1]!))) {
+  if (m && entry && path.basename(path.dirname(path.resolve(root, m[1]!))).startsWith("examples")) {
     const [ex, offset] = entry
     const line = Number(m[2]) - offset
     const srcLine = line >= 1 && line <= ex.lines.length ? ex.fenceLine + line : ex.fenceLine

@@ -10,7 +10,7 @@
  */
 import { hasProperty } from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import { formatHostPort } from "./internal/systemError.js"
+import * as text from "./internal/netErrorText.js"
 
 /**
  * Marks every error of this family (see {@link isNetError}).
@@ -32,25 +32,7 @@ export type TypeId = typeof TypeId
  * @since 0.1.0
  * @category schemas
  */
-export const SystemErrorReason = Schema.Literal(
-  "ConnectionRefused",
-  "ConnectionReset",
-  "ConnectionAborted",
-  "BrokenPipe",
-  "AddressInUse",
-  "AddressNotAvailable",
-  "PermissionDenied",
-  "TimedOut",
-  "HostUnreachable",
-  "NetworkUnreachable",
-  "NotFound",
-  "TooManyOpenFiles",
-  "MessageTooLong",
-  "InvalidArgument",
-  /** ENODEV/ENXIO: no such (usable) network interface, e.g. joining a multicast group without one. */
-  "NoSuchDevice",
-  "Unknown"
-)
+export const SystemErrorReason = Schema.Literal(...text.systemErrorReasons)
 
 /**
  * A normalised operating-system error kind, derived from Node's errno `code`.
@@ -60,10 +42,7 @@ export const SystemErrorReason = Schema.Literal(
  */
 export type SystemErrorReason = typeof SystemErrorReason.Type
 
-const describe = (cause: unknown): string => {
-  if (cause instanceof Error) return cause.message
-  return String(cause)
-}
+const describe = text.describe
 
 /**
  * An error's `cause` as it crosses the wire: any value here, its message (a string) when
@@ -91,7 +70,7 @@ export class EndOfStream extends Schema.TaggedError<EndOfStream>("effect-sockets
     return TypeId
   }
   override get message() {
-    return "the peer has closed its side of the stream"
+    return text.endOfStreamMessage
   }
 }
 
@@ -110,7 +89,7 @@ export class ClosedResourceError extends Schema.TaggedError<ClosedResourceError>
     return TypeId
   }
   override get message() {
-    return this.operation ? `cannot ${this.operation}: the resource is closed` : "the resource is closed"
+    return text.closedMessage(this.operation)
   }
 }
 
@@ -125,7 +104,7 @@ export class BrokenResourceError extends Schema.TaggedError<BrokenResourceError>
   "effect-sockets/BrokenResourceError"
 )("BrokenResourceError", {
   /** `"UnexpectedEof"`: a TLS peer closed the transport without close_notify (a possible truncation). */
-  reason: Schema.Union(SystemErrorReason, Schema.Literal("InvalidData", "UnexpectedEof")),
+  reason: Schema.Union(SystemErrorReason, Schema.Literal(...text.brokenOnlyReasons)),
   operation: Schema.String,
   cause: CauseAsString
 }) {
@@ -133,7 +112,7 @@ export class BrokenResourceError extends Schema.TaggedError<BrokenResourceError>
     return TypeId
   }
   override get message() {
-    return `${this.operation} failed: the resource is broken (${this.reason}: ${describe(this.cause)})`
+    return text.brokenMessage(this)
   }
 }
 
@@ -146,13 +125,13 @@ export class BrokenResourceError extends Schema.TaggedError<BrokenResourceError>
 export class BusyResourceError extends Schema.TaggedError<BusyResourceError>(
   "effect-sockets/BusyResourceError"
 )("BusyResourceError", {
-  operation: Schema.Literal("reading from", "writing to", "accepting on")
+  operation: Schema.Literal(...text.busyOperations)
 }) {
   get [TypeId](): TypeId {
     return TypeId
   }
   override get message() {
-    return `another fiber is already ${this.operation} this resource`
+    return text.busyMessage(this.operation)
   }
 }
 
@@ -205,22 +184,7 @@ export class ConnectError extends Schema.TaggedError<ConnectError>("effect-socke
     return TypeId
   }
   override get message() {
-    // Port 0 marks a UNIX socket path (TCP connects never use port 0).
-    const where = (host: string, port: number) => (port === 0 ? host : formatHostPort(host, port))
-    // Node's messages end with the address ("connect ECONNREFUSED 127.0.0.1:1234"): say it once.
-    const detail = (a: ConnectAttempt) => {
-      const text = describe(a.cause)
-      const suffixes = a.port === 0 ? [` ${a.host}`] : [` ${a.host}:${a.port}`, ` ${formatHostPort(a.host, a.port)}`]
-      const suffix = suffixes.find((s) => text.endsWith(s))
-      const trimmed = suffix === undefined ? text : text.slice(0, -suffix.length)
-      return a.reason === this.reason ? trimmed : `${a.reason}: ${trimmed}`
-    }
-    const target = where(this.host, this.port)
-    const each = this.attempts.map((a) => {
-      const at = where(a.host, a.port)
-      return at === target && this.attempts.length === 1 ? detail(a) : `${at}: ${detail(a)}`
-    })
-    return `cannot connect to ${target}: ${this.reason}${each.length === 0 ? "" : ` (${each.join("; ")})`}`
+    return text.connectMessage(this)
   }
 }
 
@@ -238,7 +202,7 @@ export type ResolveErrorReason = typeof ResolveErrorReason.Type
  * @since 0.1.0
  * @category schemas
  */
-export const ResolveErrorReason = Schema.Literal("NotFound", "TemporaryFailure", "NoAddress", "Unknown")
+export const ResolveErrorReason = Schema.Literal(...text.resolveErrorReasons)
 
 /**
  * A host name could not be resolved (the `getaddrinfo` failure itself, not wrapped in a
@@ -256,9 +220,7 @@ export class ResolveError extends Schema.TaggedError<ResolveError>("effect-socke
     return TypeId
   }
   override get message() {
-    return `cannot resolve ${JSON.stringify(this.host)}: ${this.reason}${
-      this.cause === undefined ? "" : ` (${describe(this.cause)})`
-    }`
+    return text.resolveMessage(this)
   }
 }
 
@@ -270,7 +232,7 @@ export class ResolveError extends Schema.TaggedError<ResolveError>("effect-socke
  * @category errors
  */
 export class ListenError extends Schema.TaggedError<ListenError>("effect-sockets/ListenError")("ListenError", {
-  reason: Schema.Union(SystemErrorReason, Schema.Literal("InconsistentPort")),
+  reason: Schema.Union(SystemErrorReason, Schema.Literal(...text.listenOnlyReasons)),
   address: Schema.String,
   cause: optionalCause
 }) {
@@ -278,9 +240,7 @@ export class ListenError extends Schema.TaggedError<ListenError>("effect-sockets
     return TypeId
   }
   override get message() {
-    return `cannot listen on ${this.address}: ${this.reason}${
-      this.cause === undefined ? "" : ` (${describe(this.cause)})`
-    }`
+    return text.listenMessage(this)
   }
 }
 
@@ -298,7 +258,7 @@ export class IncompleteRead extends Schema.TaggedError<IncompleteRead>("effect-s
     return TypeId
   }
   override get message() {
-    return "the stream ended before the requested data was received"
+    return text.incompleteReadMessage
   }
 }
 
@@ -317,7 +277,7 @@ export class DelimiterNotFound extends Schema.TaggedError<DelimiterNotFound>(
     return TypeId
   }
   override get message() {
-    return `the delimiter was not found within ${this.maxBytes} bytes`
+    return text.delimiterNotFoundMessage(this.maxBytes)
   }
 }
 
@@ -337,7 +297,7 @@ export class UnsupportedError extends Schema.TaggedError<UnsupportedError>(
     return TypeId
   }
   override get message() {
-    return `${this.operation} is not supported: ${this.why}`
+    return text.unsupportedMessage(this)
   }
 }
 
@@ -355,7 +315,7 @@ export type TlsErrorReason = typeof TlsErrorReason.Type
  * @since 0.1.0
  * @category schemas
  */
-export const TlsErrorReason = Schema.Literal("CertificateVerify", "HostnameMismatch", "HandshakeTimeout", "Protocol")
+export const TlsErrorReason = Schema.Literal(...text.tlsErrorReasons)
 
 /**
  * A TLS handshake failed: the peer's certificate could not be verified, it does not match the
@@ -374,9 +334,7 @@ export class TlsError extends Schema.TaggedError<TlsError>("effect-sockets/TlsEr
     return TypeId
   }
   override get message() {
-    return `TLS handshake failed: ${this.reason}${this.code ? ` (${this.code})` : ""}${
-      this.cause === undefined ? "" : `: ${describe(this.cause)}`
-    }`
+    return text.tlsMessage(this)
   }
 }
 
@@ -397,7 +355,7 @@ export class InvalidArgumentError extends Schema.TaggedError<InvalidArgumentErro
     return TypeId
   }
   override get message() {
-    return `${this.argument} ${this.why}`
+    return text.invalidArgumentMessage(this)
   }
 }
 

@@ -10,6 +10,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import type { ByteStream, InetAddress } from "../ByteStream.js"
+import { interleave } from "../internal/addressOrder.js"
 import { ipFamily, type ResolvedAddress } from "../internal/driver/dns.js"
 import * as tcp from "../internal/tcp.js"
 import * as telemetry from "../internal/telemetry.js"
@@ -340,20 +341,3 @@ const raceAttempts = (
     }
     return yield* Deferred.await(winner)
   }))
-
-/**
- * RFC 8305 ordering: keep the resolver's order within each family, alternate families starting
- * with the family of the first answer.
- */
-const interleave = <A extends { readonly family: 4 | 6 }>(addresses: ReadonlyArray<A>): Array<A> => {
-  if (addresses.length === 0) return []
-  const first = addresses[0]!.family
-  const primary = addresses.filter((a) => a.family === first)
-  const secondary = addresses.filter((a) => a.family !== first)
-  const out: Array<A> = []
-  for (let i = 0; i < Math.max(primary.length, secondary.length); i++) {
-    if (i < primary.length) out.push(primary[i]!)
-    if (i < secondary.length) out.push(secondary[i]!)
-  }
-  return out
-}

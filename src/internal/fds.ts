@@ -1,71 +1,33 @@
 /**
  * @internal
- * Validation for fd passing, before any I/O: what counts as an fd (see `driver/fds.ts`) and the
- * argument rules. AnyIO silently drops what it does not recognise; we refuse it.
+ * Fd-passing validation of the Effect 3 edition: the shared rules (fdRules.ts) as its
+ * `InvalidArgumentError`.
  */
 import * as Effect from "effect/Effect"
 import { InvalidArgumentError } from "../NetError.js"
 import type { Addon } from "./driver/addon.js"
-import { fdOf, isOpenFd } from "./driver/fds.js"
+import { fdsOrInvalid, invalidFdCount, invalidMessage } from "./fdRules.js"
 
-/**
- * @internal
- * The most fds one message may carry: the kernel's SCM_MAX_FD (253; the addon's own limit, 1024,
- * is above it). More would fail in sendmsg with EINVAL and break the stream.
- */
-export const MAX_FDS_PER_MESSAGE = 253
+export { MAX_FDS_PER_MESSAGE } from "./fdRules.js"
 
-/** The largest fd number: an fd is a C int. */
-const MAX_FD = 2 ** 31 - 1
-
-/** @internal Every fd as a number, each checked to be open; at most {@link MAX_FDS_PER_MESSAGE}. */
+/** @internal Every fd as a number, each checked to be open. */
 export const resolveFds = (
   addon: Addon,
   fds: ReadonlyArray<unknown>
 ): Effect.Effect<Array<number>, InvalidArgumentError> =>
   Effect.suspend(() => {
-    if (!Array.isArray(fds) || fds.length === 0) {
-      return Effect.fail(new InvalidArgumentError({ argument: "fds", why: "must not be empty" }))
-    }
-    if (fds.length > MAX_FDS_PER_MESSAGE) {
-      return Effect.fail(
-        new InvalidArgumentError({
-          argument: "fds",
-          why: `holds ${fds.length} file descriptors; one message carries at most ${MAX_FDS_PER_MESSAGE} (SCM_MAX_FD)`
-        })
-      )
-    }
-    const numbers: Array<number> = []
-    for (const [index, value] of fds.entries()) {
-      const fd = fdOf(value)
-      if (fd === undefined || !Number.isInteger(fd) || fd < 0 || fd > MAX_FD) {
-        return Effect.fail(
-          new InvalidArgumentError({
-            argument: `fds[${index}]`,
-            why: "must be a file descriptor: an integer from 0 to 2**31 - 1, a FileHandle, a net.Socket or an open " +
-              "effect-sockets stream"
-          })
-        )
-      }
-      if (!isOpenFd(addon, fd)) {
-        return Effect.fail(
-          new InvalidArgumentError({ argument: `fds[${index}]`, why: `(${fd}) is not an open file descriptor` })
-        )
-      }
-      numbers.push(fd)
-    }
-    return Effect.succeed(numbers)
+    const numbers = fdsOrInvalid(addon, fds)
+    return Array.isArray(numbers) ? Effect.succeed(numbers) : Effect.fail(new InvalidArgumentError(numbers))
   })
 
-/** @internal msglen and maxfds: positive integers (a zero-length recvmsg would look like EOF). */
-export const checkFdCount = (value: number, argument: "msglen" | "maxfds"): InvalidArgumentError | undefined =>
-  Number.isSafeInteger(value) && value >= 1 && (argument === "msglen" || value <= 1024)
-    ? undefined
-    : new InvalidArgumentError({
-      argument,
-      why: argument === "msglen" ? "must be a positive integer" : "must be an integer from 1 to 1024"
-    })
+/** @internal msglen and maxfds: positive integers. */
+export const checkFdCount = (value: number, argument: "msglen" | "maxfds"): InvalidArgumentError | undefined => {
+  const invalid = invalidFdCount(value, argument)
+  return invalid === undefined ? undefined : new InvalidArgumentError(invalid)
+}
 
-/** @internal The message that carries fds must not be empty (the fds travel with its first byte). */
-export const checkMessage = (bytes: Uint8Array): InvalidArgumentError | undefined =>
-  bytes.length === 0 ? new InvalidArgumentError({ argument: "message", why: "must not be empty" }) : undefined
+/** @internal The message that carries fds must not be empty. */
+export const checkMessage = (bytes: Uint8Array): InvalidArgumentError | undefined => {
+  const invalid = invalidMessage(bytes)
+  return invalid === undefined ? undefined : new InvalidArgumentError(invalid)
+}

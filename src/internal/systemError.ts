@@ -3,7 +3,7 @@
  * Plain data about operating-system errors, shared by every layer (Effect-free): the errno
  * `code` of a Node error, its normalised reason, and `host:port` formatting for messages.
  */
-import type { SystemErrorReason } from "../NetError.js"
+import type { resolveErrorReasons, SystemErrorReason } from "./netErrorText.js"
 
 const reasonByCode: Record<string, SystemErrorReason> = {
   ECONNREFUSED: "ConnectionRefused",
@@ -36,6 +36,18 @@ export const codeOf = (cause: unknown): string | undefined =>
 
 /** @internal Maps a Node error (or anything thrown) to its normalised reason. */
 export const reasonOf = (cause: unknown): SystemErrorReason => reasonByCode[codeOf(cause) ?? ""] ?? "Unknown"
+
+const resolveReasonByCode: Record<string, typeof resolveErrorReasons[number]> = {
+  ENOTFOUND: "NotFound",
+  EAI_NONAME: "NotFound",
+  EAI_AGAIN: "TemporaryFailure",
+  ENODATA: "NoAddress",
+  EAI_NODATA: "NoAddress"
+}
+
+/** @internal Maps a failed `getaddrinfo` to a `ResolveError` reason. */
+export const resolveReasonOf = (cause: unknown): typeof resolveErrorReasons[number] =>
+  resolveReasonByCode[codeOf(cause) ?? ""] ?? "Unknown"
 
 /** @internal `host:port`, bracketing IPv6 literals. */
 export const formatHostPort = (host: string, port: number): string =>

@@ -10,31 +10,22 @@ import {
   type ClosedResourceError,
   type ConnectAttempt,
   InvalidArgumentError,
-  ResolveError,
-  type ResolveErrorReason
+  ResolveError
 } from "../NetError.js"
 import type { TcpStream } from "../Socket/Tcp.js"
 import * as dns from "./driver/dns.js"
 import * as driver from "./driver/tcp.js"
 import { broken, closed } from "./errors.js"
 import * as netStream from "./netStream.js"
-import { codeOf, reasonOf } from "./systemError.js"
+import { reasonOf, resolveReasonOf } from "./systemError.js"
 import type { Side } from "./telemetry.js"
-
-const resolveReasons: Record<string, ResolveErrorReason> = {
-  ENOTFOUND: "NotFound",
-  EAI_NONAME: "NotFound",
-  EAI_AGAIN: "TemporaryFailure",
-  ENODATA: "NoAddress",
-  EAI_NODATA: "NoAddress"
-}
 
 /** @internal The resolver's answers for `host`, in the resolver's order. */
 export const lookup = (host: string, family: 0 | 4 | 6 = 0): Effect.Effect<Array<dns.ResolvedAddress>, ResolveError> =>
   Effect.async<Array<dns.ResolvedAddress>, ResolveError>((resume) => {
     dns.lookup(host, family, (error, addresses) => {
       if (error) {
-        const reason = resolveReasons[codeOf(error) ?? ""] ?? "Unknown"
+        const reason = resolveReasonOf(error)
         resume(Effect.fail(new ResolveError({ host, reason, cause: error })))
       } else if (addresses.length === 0) {
         resume(Effect.fail(new ResolveError({ host, reason: "NoAddress" })))

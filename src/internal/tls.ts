@@ -33,26 +33,8 @@ import { codeOf, reasonOf } from "./systemError.js"
 import * as telemetry from "./telemetry.js"
 import { Traffic } from "./telemetry.js"
 import { pumpedDuplex } from "./tlsPump.js"
+import { tlsReasonOf } from "./tlsRules.js"
 import { durationOrError, invalidHost, invalidOptions } from "./validate.js"
-
-const verifyCodes = new Set([
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "CERT_REVOKED",
-  "CERT_UNTRUSTED",
-  "CERT_REJECTED",
-  "CERT_SIGNATURE_FAILURE",
-  "INVALID_CA",
-  "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
-  "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
-  "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
-  "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE"
-])
 
 /**
  * @internal
@@ -67,11 +49,8 @@ export const handshakeFailure = (cause: unknown): TlsError | BrokenResourceError
     return new ClosedResourceError({ operation: "start TLS on it" })
   }
   const code = codeOf(cause)
-  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return new TlsError({ reason: "HostnameMismatch", code, cause })
-  if (code !== undefined && verifyCodes.has(code)) return new TlsError({ reason: "CertificateVerify", code, cause })
-  if (code !== undefined && (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"))) {
-    return new TlsError({ reason: "Protocol", code, cause })
-  }
+  const reason = tlsReasonOf(code)
+  if (reason !== undefined) return new TlsError({ reason, code, cause })
   return new BrokenResourceError({
     reason: code === undefined ? "ConnectionReset" : reasonOf(cause),
     operation: "TLS handshake",

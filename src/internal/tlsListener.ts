@@ -9,14 +9,14 @@ import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import type { Listener, ServeOptions } from "../Listener/index.js"
-import { type BrokenResourceError, type ClosedResourceError, InvalidArgumentError, type TlsError } from "../NetError.js"
+import { InvalidArgumentError } from "../NetError.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 import { createContext } from "./driver/tls.js"
 import { asServe, fromAccept } from "./listener.js"
 import { serve } from "./serve.js"
-import { codeOf, formatHostPort } from "./systemError.js"
 import { errorType, handshakeFailures } from "./telemetry.js"
 import { handshake, invalidTlsOptions } from "./tls.js"
+import { handshakeWarning } from "./tlsRules.js"
 
 /** The default handshake timeout of TLS listeners. */
 const DEFAULT_HANDSHAKE_TIMEOUT = "30 seconds"
@@ -91,26 +91,3 @@ export const withTls = <A extends ByteStream, Address extends SocketAddress>(
   options: TlsOptions
 ): Effect.Effect<Listener<TlsStream, Address>, InvalidArgumentError> =>
   Effect.map(serverOptions(options), (resolved) => make(inner, resolved))
-
-const describePeer = (address: SocketAddress | undefined): string =>
-  address === undefined
-    ? "an unknown peer"
-    : address._tag === "InetAddress"
-    ? formatHostPort(address.host, address.port)
-    : typeof address.path === "string"
-    ? address.path || "an unnamed UNIX socket"
-    : "a UNIX socket"
-
-/** One readable line: who, why (the reason and OpenSSL's code) and the native error's words. */
-const handshakeWarning = (
-  error: TlsError | BrokenResourceError | ClosedResourceError,
-  peer: SocketAddress | undefined
-): string => {
-  if (error._tag === "ClosedResourceError") {
-    return `effect-sockets: TLS handshake with ${describePeer(peer)} failed: the connection was closed`
-  }
-  const code = error._tag === "TlsError" ? error.code : codeOf(error.cause)
-  const cause = error.cause instanceof Error ? error.cause.message : undefined
-  return `effect-sockets: TLS handshake with ${describePeer(peer)} failed: ${error.reason}` +
-    (code !== undefined ? ` (${code})` : "") + (cause !== undefined ? `: ${cause}` : "")
-}

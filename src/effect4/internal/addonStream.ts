@@ -1,0 +1,195 @@
+/**
+ * @internal
+ * The Effect 4 edition's addon UNIX stream: the one-reader and one-writer rules, parking on the
+ * fd's readiness, and typed errors over `driver/addonStream.ts`. Bytes and fds leave the
+ * driver's `pending` only in a final synchronous step, so an interrupted receive leaves them
+ * for the next one.
+ */
+import * as Effect from "effect/Effect"
+import type { Addon } from "../../internal/driver/addon.js"
+import { AddonStreamDriver, FdsTruncated, type Fill } from "../../internal/driver/addonStream.js"
+import { OwnedFdKey } from "../../internal/driver/fds.js"
+import type { ReceiveError, SendEofError, SendError } from "../ByteStream.js"
+import { type BrokenResourceError, InvalidArgumentError } from "../NetError.js"
+import type { UnixStream } from "../Socket/Unix.js"
+import { checkMaxBytes, DEFAULT_MAX_BYTES, failEndOfStream, make as makeByteStream, toBytes } from "./byteStream.js"
+import { broken, closed } from "./errors.js"
+import { checkFdCount, checkMessage, resolveFds } from "./fds.js"
+import { FdWatcher } from "./fdWatcher.js"
+import { failBusy } from "./signal.js"
+import { toUnixAddress } from "./unixPath.js"
+
+const busyReading = failBusy("reading from")
+const busyWriting = failBusy("writing to")
+
+/** @internal */
+export class AddonStream {
+  private eofSent = false
+  private eof = false
+  private failure: BrokenResourceError | undefined = undefined
+  private writing = false
+  private readonly watcher: FdWatcher
+  readonly driver: AddonStreamDriver
+  constructor(addon: Addon, fd: number) {
+    this.watcher = new FdWatcher(addon, fd)
+    this.driver = new AddonStreamDriver(addon, fd, this.watcher.poller)
+  }
+
+  private fillWith(read: () => Fill): Effect.Effect<Fill, BrokenResourceError> {
+    return Effect.try({
+      try: read,
+      // A system error breaks the stream for good; a refused message (too many fds) does not.
+      catch: (cause) =>
+        cause instanceof FdsTruncated ? broken("receiveFds", cause) : (this.failure = broken("receive", cause))
+    })
+  }
+
+  /** Waits (as the one reader) until `fill` has put something in `pending`, or fails. */
+  private awaitData(fill: Effect.Effect<Fill, BrokenResourceError>): Effect.Effect<void, ReceiveError> {
+    const loop: Effect.Effect<void, ReceiveError> = Effect.withFiber((fiber) => {
+      if (this.driver.closed) return Effect.fail(closed("receive"))
+      if (this.failure) return Effect.fail(this.failure)
+      if (this.driver.pending.length > 0) return Effect.void
+      if (this.eof) return failEndOfStream
+      if (this.watcher.readerBusy(fiber)) return busyReading
+      return Effect.flatMap(fill, (outcome): Effect.Effect<void, ReceiveError> => {
+        if (outcome === "data") return Effect.void
+        if (outcome === "eof") {
+          this.eof = true
+          return failEndOfStream
+        }
+        return waitThenLoop
+      })
+    })
+    const waitThenLoop = Effect.andThen(this.watcher.waitReadable, loop)
+    return loop
+  }
+
+  /** One receive of at most `maxBytes`, built once per size (a receive then allocates no effects). */
+  private makeReceive(maxBytes: number): Effect.Effect<Uint8Array, ReceiveError> {
+    const invalid = checkMaxBytes(maxBytes)
+    if (invalid) return Effect.fail(invalid)
+    const fill = this.fillWith(() => this.driver.fill(maxBytes))
+    // The bytes leave `pending` only in the last step, which nothing can interrupt.
+    return Effect.andThen(this.awaitData(fill), Effect.sync(() => this.driver.takeBytes(maxBytes)))
+  }
+
+  private receiveDefault: Effect.Effect<Uint8Array, ReceiveError> | undefined = undefined
+
+  readonly receive = (maxBytes: number = DEFAULT_MAX_BYTES): Effect.Effect<Uint8Array, ReceiveError> =>
+    maxBytes === DEFAULT_MAX_BYTES
+      ? (this.receiveDefault ??= this.makeReceive(DEFAULT_MAX_BYTES))
+      : this.makeReceive(maxBytes)
+
+  readonly receiveFds = (
+    msglen: number,
+    maxfds: number
+  ): Effect.Effect<readonly [Uint8Array, ReadonlyArray<number>], ReceiveError | InvalidArgumentError> =>
+    Effect.suspend(() => {
+      const invalid = checkFdCount(msglen, "msglen") ?? checkFdCount(maxfds, "maxfds")
+      if (invalid) return Effect.fail(invalid)
+      return Effect.andThen(
+        this.awaitData(this.fillWith(() => this.driver.fillWithFds(msglen, maxfds))),
+        Effect.sync(() => [this.driver.takeBytes(msglen), this.driver.takeFds()] as const)
+      )
+    })
+
+  private sendCheck(): Effect.Effect<never, SendError> | undefined {
+    if (this.driver.closed || this.eofSent) return Effect.fail(closed("send"))
+    if (this.failure) return Effect.fail(this.failure)
+    return undefined
+  }
+
+  /** Writes all of `bytes`, `fds` with the first byte, waiting for writability as needed. */
+  private writeAll(bytes: Uint8Array, fds: ReadonlyArray<number> | undefined): Effect.Effect<void, SendError> {
+    let offset = 0
+    let pendingFds = fds
+    const step: Effect.Effect<void, SendError> = Effect.suspend(() => {
+      const bad = this.sendCheck()
+      if (bad) return bad
+      try {
+        const sent = this.driver.sendFrom(bytes, offset, pendingFds)
+        if (sent > offset) pendingFds = undefined
+        offset = sent
+      } catch (cause) {
+        this.failure = broken("send", cause)
+        return Effect.fail(this.failure)
+      }
+      return offset < bytes.length ? Effect.andThen(this.watcher.waitWritable, step) : Effect.void
+    })
+    return step
+  }
+
+  private exclusiveWrite(write: Effect.Effect<void, SendError>): Effect.Effect<void, SendError> {
+    if (this.writing) return busyWriting
+    this.writing = true
+    return Effect.ensuring(write, Effect.sync(() => (this.writing = false)))
+  }
+
+  readonly send = (data: Uint8Array | string): Effect.Effect<void, SendError> =>
+    Effect.suspend(() => {
+      const bytes = toBytes(data)
+      if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
+      const bad = this.sendCheck()
+      if (bad) return bad
+      return bytes.length === 0 ? Effect.void : this.exclusiveWrite(this.writeAll(bytes, undefined))
+    })
+
+  readonly sendFds = (
+    message: Uint8Array | string,
+    fds: ReadonlyArray<unknown>
+  ): Effect.Effect<void, SendError | InvalidArgumentError> =>
+    Effect.suspend(() => {
+      const bytes = toBytes(message, "message")
+      if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
+      const invalid = checkMessage(bytes)
+      if (invalid) return Effect.fail(invalid)
+      return Effect.flatMap(
+        resolveFds(this.driver.addon, fds),
+        (numbers) => this.sendCheck() ?? this.exclusiveWrite(this.writeAll(bytes, numbers))
+      )
+    })
+
+  readonly sendEof: Effect.Effect<void, SendEofError> = Effect.suspend((): Effect.Effect<void, SendEofError> => {
+    if (this.driver.closed) return Effect.fail(closed("sendEof"))
+    if (this.eofSent) return Effect.void
+    this.eofSent = true
+    try {
+      this.driver.shutdownWrite()
+      return Effect.void
+    } catch (cause) {
+      // The peer is gone already: the stream is over in that direction either way.
+      return Effect.fail(broken("sendEof", cause))
+    }
+  })
+
+  readonly close: Effect.Effect<void> = Effect.sync(() => {
+    if (this.driver.closed) return
+    // libuv must forget the fd before the number can be reused.
+    this.watcher.close()
+    this.driver.close()
+  })
+}
+
+/** @internal A UnixStream owning a connected addon socket. */
+export const make = (addon: Addon, fd: number): UnixStream => {
+  const core = new AddonStream(addon, fd)
+  // Read once, now: SO_PEERCRED is what the kernel recorded when the peer connected.
+  const credentials = core.driver.peerCredentials()
+  return makeByteStream({
+    receive: core.receive,
+    send: core.send,
+    sendEof: core.sendEof,
+    close: core.close,
+    receiveFds: core.receiveFds,
+    sendFds: core.sendFds,
+    attributes: {
+      family: "unix" as const,
+      localAddress: toUnixAddress(core.driver.localPath()),
+      remoteAddress: toUnixAddress(core.driver.peerPath()),
+      ...(credentials === undefined ? {} : { peerCredentials: credentials })
+    },
+    // Passing the stream itself with sendFds passes the fd it owns.
+    [OwnedFdKey]: () => (core.driver.closed ? undefined : fd)
+  })
+}

@@ -1,0 +1,198 @@
+/**
+ * @internal
+ * The Effect 4 edition's pull-mode ByteStream over the shared node:net stream driver (TCP,
+ * UNIX or TLS); the same rules as the Effect 3 edition's, without its telemetry.
+ *
+ * `receive` completes synchronously when a chunk is queued and otherwise parks the fiber on a
+ * `Signal`; a chunk leaves the queue only in the final synchronous step, so an interrupted
+ * receive never consumes anything. A send that Node could not pass straight to the kernel
+ * waits for its own write's callback, so a slow peer slows the sender.
+ */
+import * as Effect from "effect/Effect"
+import type * as net from "node:net"
+import { closedBeforeEnd, DESTROYED, NetStreamDriver, WRITTEN } from "../../internal/driver/netStream.js"
+import type { Attributes, ByteStream, ReceiveError, SendEofError, SendError } from "../ByteStream.js"
+import { BrokenResourceError, ClosedResourceError, InvalidArgumentError } from "../NetError.js"
+import { checkMaxBytes, DEFAULT_MAX_BYTES, failEndOfStream, make as makeByteStream, toBytes } from "./byteStream.js"
+import { broken } from "./errors.js"
+import { failBusy, Signal } from "./signal.js"
+
+const busyWriting = failBusy("writing to")
+
+/** @internal */
+export class NetStream {
+  /** this side called close */
+  private closed = false
+  /** the socket was handed to another owner (`detach`): this stream only closes it */
+  private detached = false
+  /** this side called sendEof */
+  private eofSent = false
+  private readonly driver: NetStreamDriver
+  private readonly readable = new Signal(() => {
+    const d = this.driver
+    return d.queuedBytes > 0 || d.eof || d.released || d.error !== undefined || this.closed
+  })
+  private readonly readWait = this.readable.waitExclusive("reading from")
+  private readonly releasedWaiters: Array<() => void> = []
+  private readonly written = new Signal(() => {
+    const d = this.driver
+    return d.writesDone >= d.waitingFor || d.writeError !== undefined || this.closed
+  })
+
+  constructor(socket: net.Socket) {
+    this.driver = new NetStreamDriver(socket, {
+      readable: () => this.readable.wake(),
+      written: () => this.written.wake(),
+      released: () => {
+        this.readable.wake()
+        for (const resume of this.releasedWaiters.splice(0)) resume()
+      }
+    })
+    this.receiveDefault = this.makeReceive(DEFAULT_MAX_BYTES)
+  }
+
+  /** The socket, while this stream still owns it open (not closed, detached or released). */
+  get liveSocket(): net.Socket | undefined {
+    return this.closed || this.detached || this.driver.released ? undefined : this.driver.socket
+  }
+
+  /**
+   * Hands the socket to a new owner (Node's native TLS) with the bytes received but not yet
+   * taken put back into it, or returns undefined when this stream is in use or past its
+   * prime. Afterwards `close` only destroys the socket and waits for its release.
+   */
+  detach(): net.Socket | undefined {
+    const d = this.driver
+    if (this.closed || this.eofSent || d.eof || d.released || d.error) return undefined
+    if (this.readable.hasLiveWaiter || this.written.hasLiveWaiter || d.writing) return undefined
+    this.detached = true
+    return d.detach()
+  }
+
+  /**
+   * One receive of at most `maxBytes`, built once per size: the effect is a reusable description,
+   * so a receive allocates nothing of its own on the hot path.
+   */
+  private makeReceive(maxBytes: number): Effect.Effect<Uint8Array, ReceiveError> {
+    const invalid = checkMaxBytes(maxBytes)
+    if (invalid) return Effect.fail(invalid)
+    const d = this.driver
+    // The final step: if another reader emptied the queue since our check (the runtime may
+    // yield between the two), look again instead of returning nothing.
+    const take: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() =>
+      d.queuedBytes > 0 ? Effect.succeed(d.take(maxBytes)) : receive
+    )
+    const receive: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() => {
+      if (this.closed || this.detached) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
+      if (d.error) return Effect.fail(broken("receive", d.error))
+      if (d.queuedBytes > 0) return take
+      if (d.eof) return failEndOfStream
+      if (d.released) {
+        return Effect.fail(
+          new BrokenResourceError({ reason: "ConnectionReset", operation: "receive", cause: closedBeforeEnd })
+        )
+      }
+      return waitThenReceive
+    })
+    const waitThenReceive = Effect.andThen(this.readWait, receive)
+    return receive
+  }
+
+  /** Built in the constructor, once the driver exists. */
+  private readonly receiveDefault: Effect.Effect<Uint8Array, ReceiveError>
+
+  readonly receive = (maxBytes: number = DEFAULT_MAX_BYTES): Effect.Effect<Uint8Array, ReceiveError> =>
+    maxBytes === DEFAULT_MAX_BYTES ? this.receiveDefault : this.makeReceive(maxBytes)
+
+  readonly send = (data: Uint8Array | string): Effect.Effect<void, SendError> =>
+    Effect.withFiber((fiber) => {
+      const bytes = toBytes(data)
+      if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
+      if (this.closed || this.eofSent || this.detached) {
+        return Effect.fail(new ClosedResourceError({ operation: "send" }))
+      }
+      const d = this.driver
+      if (d.error) return Effect.fail(broken("send", d.error))
+      if (this.written.isBusy(fiber)) return busyWriting
+      if (bytes.length === 0) return Effect.void
+      const outcome = d.write(bytes)
+      if (outcome === WRITTEN) return Effect.void
+      if (outcome === DESTROYED) return Effect.fail(broken("send", closedBeforeEnd))
+      return this.awaitWrite
+    })
+
+  /** What the waiting send learns once its write is done (or the stream closed under it). */
+  private readonly writeOutcome: Effect.Effect<void, SendError> = Effect.suspend(() => {
+    if (this.closed) return Effect.fail(new ClosedResourceError({ operation: "send" }))
+    const error = this.driver.writeError
+    return error ? Effect.fail(this.writeFailure(error)) : Effect.void
+  })
+
+  private readonly awaitWrite = Effect.andThen(this.written.wait, this.writeOutcome)
+
+  private writeFailure(error: Error): ClosedResourceError | BrokenResourceError {
+    if (this.closed) return new ClosedResourceError({ operation: "send" })
+    // A write Node dropped when the socket failed may only now see the socket's own error.
+    const code = (error as { code?: string }).code
+    const failure = this.driver.error
+    if ((code === "ERR_STREAM_DESTROYED" || code === "ECANCELED") && failure) return broken("send", failure)
+    return broken("send", error)
+  }
+
+  readonly sendEof: Effect.Effect<void, SendEofError> = Effect.suspend((): Effect.Effect<void, SendEofError> => {
+    if (this.closed || this.detached) return Effect.fail(new ClosedResourceError({ operation: "sendEof" }))
+    if (this.eofSent) return Effect.void
+    if (this.driver.error) return Effect.fail(broken("send", this.driver.error))
+    this.eofSent = true
+    this.driver.end()
+    return Effect.void
+  })
+
+  readonly close: Effect.Effect<void> = Effect.suspend(() => {
+    if (!this.closed) {
+      this.closed = true
+      this.driver.destroy()
+      this.readable.wake()
+      this.written.wake()
+    }
+    if (this.driver.released) return Effect.void
+    return Effect.callback<void>((resume) => {
+      this.releasedWaiters.push(() => resume(Effect.void))
+    })
+  })
+}
+
+/**
+ * @internal
+ * Adopts a connected socket. The returned stream owns it.
+ */
+export const make = <A extends Attributes>(
+  socket: net.Socket,
+  attributes: A
+): ByteStream & { readonly attributes: A } => {
+  const core = new NetStream(socket)
+  const stream = makeByteStream({
+    receive: core.receive,
+    send: core.send,
+    sendEof: core.sendEof,
+    close: core.close,
+    attributes
+  })
+  cores.set(stream, core)
+  return stream
+}
+
+const cores = new WeakMap<ByteStream, NetStream>()
+
+/**
+ * @internal
+ * The `net.Socket` under a stream made by `make`, handed over with its unread bytes (see
+ * `NetStream.detach`), or undefined for any other stream or one already in use.
+ */
+export const detachSocket = (stream: ByteStream): net.Socket | undefined => cores.get(stream)?.detach()
+
+/** @internal The socket under a stream made by `make` while it is open, else undefined. */
+export const liveSocketOf = (stream: ByteStream): net.Socket | undefined => cores.get(stream)?.liveSocket
+
+/** @internal Whether `stream` was made by `make` (a stream over a `net.Socket` of ours). */
+export const isNetStream = (stream: ByteStream): boolean => cores.has(stream)

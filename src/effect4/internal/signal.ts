@@ -1,0 +1,72 @@
+/**
+ * @internal
+ * A one-waiter wake-up for the Effect 4 edition: a fiber parks in `wait` (`Effect.callback`)
+ * until `wake` is called. Waking carries no data, so the woken fiber re-reads its owner's state,
+ * and an interrupted waiter consumes nothing. `ready` is asked again at the moment of parking,
+ * so an event between the owner's check and the park is never lost.
+ */
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import { BusyResourceError } from "../NetError.js"
+
+/** @internal The one-reader (or one-writer) rule's failure. */
+export const failBusy = (operation: BusyResourceError["operation"]): Effect.Effect<never, BusyResourceError> =>
+  Effect.failSync(() => new BusyResourceError({ operation }))
+
+/** @internal */
+export class Signal {
+  private resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
+  private fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
+
+  constructor(private readonly ready: () => boolean) {}
+
+  /** Whether a fiber may be parked here (possibly one that was interrupted since). */
+  get hasWaiter(): boolean {
+    return this.resume !== undefined
+  }
+
+  /** Whether a fiber that has not ended may be parked here (whoever it is). */
+  get hasLiveWaiter(): boolean {
+    return this.resume !== undefined && this.fiber !== undefined && this.fiber.pollUnsafe() === undefined
+  }
+
+  /** Whether a fiber other than `current` is parked here and still alive (the one-reader rule). */
+  isBusy(current: Fiber.Fiber<unknown, unknown>): boolean {
+    return this.fiber !== current && this.hasLiveWaiter
+  }
+
+  private readonly park: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    if (this.ready()) {
+      resume(Effect.void)
+    } else {
+      // Whoever parked here before is gone (or is this fiber): its resume is a no-op.
+      const previous = this.resume
+      this.resume = resume
+      previous?.(Effect.void)
+    }
+  })
+
+  /** Parks until `wake` (at once if `ready()` holds). */
+  readonly wait: Effect.Effect<void> = Effect.withFiber((fiber) => {
+    this.fiber = fiber
+    return this.park
+  })
+
+  /** Like `wait`, but fails with `BusyResourceError` when another fiber is parked here. */
+  waitExclusive(operation: BusyResourceError["operation"]): Effect.Effect<void, BusyResourceError> {
+    const busy = failBusy(operation)
+    return Effect.withFiber((fiber) => {
+      if (this.isBusy(fiber)) return busy
+      this.fiber = fiber
+      return this.park
+    })
+  }
+
+  wake(): void {
+    const resume = this.resume
+    if (resume === undefined) return
+    this.resume = undefined
+    this.fiber = undefined
+    resume(Effect.void)
+  }
+}
