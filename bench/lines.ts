@@ -77,8 +77,20 @@ export interface Worker {
 
 const effect4Dir = path.join(here, "effect4")
 
-/** `npm ci` in bench/effect4/ from its lock file, unless its Effect 4.1 is already installed. */
+/**
+ * `npm ci` in bench/effect4/ from its lock file, unless its Effect 4.1 is already installed; and
+ * the Effect 4 edition's harness (`node scripts/effect4.mjs setup`: test/effect4's install and the
+ * src/effect4/node_modules link), which the edition's rows need.
+ */
 const prepareEffect4 = (): string | undefined => {
+  try {
+    execFileSync(process.execPath, [path.join(here, "..", "scripts", "effect4.mjs"), "setup"], {
+      stdio: ["ignore", "inherit", "inherit"],
+      timeout: 600_000
+    })
+  } catch (error) {
+    return `node scripts/effect4.mjs setup failed (${(error as Error).message}); run it by hand, then rerun the bench`
+  }
   const installed = path.join(effect4Dir, "node_modules", "effect", "package.json")
   const version = () => (JSON.parse(fs.readFileSync(installed, "utf8")) as { version: string }).version
   if (fs.existsSync(installed) && version() === "4.1.0") return undefined
