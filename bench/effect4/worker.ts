@@ -21,9 +21,15 @@ await workerMain({
     [EDITION]: editionPingPong(editionTcp),
     [`${EDITION} server, raw client`]: editionServer(clients.one)
   },
-  W2x: { [NODE_SOCKET_SERVER]: withServer(clients.otherProcess), [`${EDITION} server`]: editionServer(clients.otherProcess) },
+  W2x: {
+    [NODE_SOCKET_SERVER]: withServer(clients.otherProcess),
+    [`${EDITION} server`]: editionServer(clients.otherProcess)
+  },
   W3: { [NODE_SOCKET_SERVER]: withServer(clients.serve), [EDITION]: editionServer(clients.serve) },
-  W3x: { [NODE_SOCKET_SERVER]: withServer(clients.otherProcess), [`${EDITION} server`]: editionServer(clients.otherProcess) },
+  W3x: {
+    [NODE_SOCKET_SERVER]: withServer(clients.otherProcess),
+    [`${EDITION} server`]: editionServer(clients.otherProcess)
+  },
   W3c: { [NODE_SOCKET_SERVER]: withServer(clients.churn), [EDITION]: editionServer(clients.churn) },
   W5: { [NODE_SOCKET]: bulk(unix(unixSocketPath)), [EDITION]: editionBulk(editionUnix(unixSocketPath)) },
   W5p: { [NODE_SOCKET]: pingPong(unix(unixSocketPath)), [EDITION]: editionPingPong(editionUnix(unixSocketPath)) }
