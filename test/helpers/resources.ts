@@ -5,25 +5,13 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import * as fs from "node:fs"
 import * as net from "node:net"
+import { countResources, type ResourceCount } from "./processResources.js"
 
 // ---------------------------------------------------------------------------------------------
-// Open file descriptors and active handles
+// Open file descriptors and active handles (plain counters, shared with the Effect 4 edition's tests)
 
-/** The number of file descriptors this process has open (Linux: `/proc/self/fd`). */
-export const openFds = (): number => fs.readdirSync("/proc/self/fd").length
-
-/** Active libuv resources, leaving out timers (the test runner's own come and go). */
-export const activeHandles = (): number =>
-  process.getActiveResourcesInfo().filter((r) => r !== "Timeout" && r !== "Immediate").length
-
-export interface ResourceCount {
-  readonly fds: number
-  readonly handles: number
-}
-
-export const countResources = (): ResourceCount => ({ fds: openFds(), handles: activeHandles() })
+export { activeHandles, countResources, openFds, type ResourceCount } from "./processResources.js"
 
 /**
  * Polls (every 20 ms, for at most `within`) until neither count is above `baseline`; returns

@@ -20,12 +20,22 @@ import * as path from "node:path"
 import { ByteStream, Datagram, Listener, Socket } from "../../src/index.js"
 import { useTestCerts } from "../helpers/certs.js"
 import {
+  bump,
+  INTERRUPTED_FRACTION,
+  newStats,
+  type Phase,
+  type Plan,
+  planOf,
+  same,
+  type Stats,
+  sum
+} from "./churnPlan.js"
+import {
   countResources,
   expectBackToBaseline,
   memoryAfterGc,
   MiB,
   mib,
-  prng,
   scaled,
   SEED,
   trackFibers,
@@ -34,7 +44,6 @@ import {
 
 const certs = useTestCerts()
 const HOST = "127.0.0.1"
-const INTERRUPTED_FRACTION = 0.3
 /** A heap that grows by more than this over a churn run is a per-cycle leak (≥ ~1 KiB/cycle at N = 10,000). */
 const HEAP_GROWTH_LIMIT = 12 * MiB
 /** Cycles in flight at once (each is latency-bound: a few event-loop turns). */
@@ -48,38 +57,10 @@ const DATAGRAM_ECHO_TIMEOUT = "10 seconds"
  */
 const TIME_BUDGET_MS = 45_000
 
-type Phase = "connect" | "handshake" | "send" | "receive" | "close"
-
-interface Plan {
-  /** The phase interrupted in this cycle, if any. */
-  readonly phase: Phase | undefined
-  /** Event-loop turns between starting that phase and interrupting it. */
-  readonly turns: number
-  readonly payload: Uint8Array
-}
-
 class Cut {
   readonly _tag = "Cut"
 }
 const cut = new Cut()
-
-interface Stats {
-  cycles: number
-  /** Cycles that ran every phase to the end (no interrupt landed). */
-  completed: number
-  /** Interrupts that landed (the phase's fiber ended interrupted), per phase. */
-  readonly landed: Record<string, number>
-  /** Interrupts that came too late (the phase had already finished), per phase. */
-  readonly late: Record<string, number>
-  /** Typed failures a cycle ended with (none expected). */
-  readonly errors: Record<string, number>
-  /** Echoes that were lost or differed from what was sent. */
-  mismatches: number
-}
-
-const newStats = (): Stats => ({ cycles: 0, completed: 0, landed: {}, late: {}, errors: {}, mismatches: 0 })
-const bump = (record: Record<string, number>, key: string) => void (record[key] = (record[key] ?? 0) + 1)
-const sum = (record: Record<string, number>) => Object.values(record).reduce((a, b) => a + b, 0)
 
 /**
  * Runs one phase of a cycle. In the planned phase, the operation runs on its own fiber, which
@@ -107,22 +88,6 @@ const stage = <A, E, R>(
     return yield* exit
   })
 
-/**
- * The plan of cycle `index`, derived from the seed alone (made when the cycle starts, so that
- * the plans themselves are no memory the test holds while it measures).
- */
-const planOf = (index: number, phases: ReadonlyArray<Phase>, seed: number, maxPayload: number): Plan => {
-  const random = prng((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0)
-  const phase = random.chance(INTERRUPTED_FRACTION) ? random.pick(phases) : undefined
-  const payload = new Uint8Array(8 + random.int(maxPayload - 7))
-  // Its length (the stream echo server's framing) and the cycle's number first, the rest
-  // pseudo-random: an echo meant for another cycle cannot pass for this one.
-  new DataView(payload.buffer).setUint32(0, payload.length)
-  new DataView(payload.buffer).setUint32(4, index >>> 0)
-  for (let j = 8; j < payload.length; j++) payload[j] = random.int(256)
-  return { phase, turns: random.int(5), payload }
-}
-
 /** Receives exactly `n` bytes (bounded chunk count). */
 const receiveExactly = (stream: ByteStream.ByteStream, n: number) =>
   Effect.gen(function*() {
@@ -135,8 +100,6 @@ const receiveExactly = (stream: ByteStream.ByteStream, n: number) =>
     }
     return Buffer.concat(chunks)
   })
-
-const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b))
 
 /**
  * The stream echo handler for serve: reads the 4-byte length, echoes that many bytes (header

@@ -9,9 +9,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Supervisor from "effect/Supervisor"
 import * as fs from "node:fs"
-import * as v8 from "node:v8"
-import * as vm from "node:vm"
+import { fdKinds, gc, handleKinds } from "../helpers/processResources.js"
 import { countResources, type ResourceCount, settleTo } from "../helpers/resources.js"
+import { report } from "./churnPlan.js"
 
 export {
   activeHandles,
@@ -24,57 +24,13 @@ export {
   type ResourceCount,
   settleTo
 } from "../helpers/resources.js"
+export { report } from "./churnPlan.js"
 
 // ---------------------------------------------------------------------------------------------
-// Scale and seeds
+// Scale, seeds and memory (plain modules, shared with the Effect 4 edition's churn test)
 
-const parseScale = (raw: string | undefined): number => {
-  if (raw === undefined || raw === "") return 1
-  const value = Number(raw)
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`RELIABILITY_SCALE must be a positive number (got ${raw})`)
-  return value
-}
-
-/** RELIABILITY_SCALE (default 1): multiplies the iteration counts of the heavy tests. */
-export const SCALE = parseScale(process.env["RELIABILITY_SCALE"])
-
-/** `n` scaled by RELIABILITY_SCALE, at least 1. */
-export const scaled = (n: number): number => Math.max(1, Math.round(n * SCALE))
-
-/** RELIABILITY_SEED (default fixed): the seed of every PRNG and fast-check run in the suite. */
-export const SEED = process.env["RELIABILITY_SEED"] === undefined
-  ? 0x5eed_0007
-  : Number(process.env["RELIABILITY_SEED"])
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same churn plan. */
-export const prng = (seed: number) => {
-  let state = seed >>> 0
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return {
-    next,
-    /** An integer in [0, n). */
-    int: (n: number): number => Math.floor(next() * n),
-    chance: (p: number): boolean => next() < p,
-    pick: <A>(items: ReadonlyArray<A>): A => items[Math.floor(next() * items.length)]!
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Memory
-
-/** `global.gc`, made available without `--expose-gc` (V8 flag set at run time). */
-export const gc: () => void = (() => {
-  const existing = (globalThis as { gc?: () => void }).gc
-  if (typeof existing === "function") return existing
-  v8.setFlagsFromString("--expose-gc")
-  return vm.runInNewContext("gc") as () => void
-})()
+export { fdKinds, gc, handleKinds, MiB, mib } from "../helpers/processResources.js"
+export { prng, SCALE, scaled, SEED } from "./churnPlan.js"
 
 export interface MemorySample {
   readonly rss: number
@@ -91,9 +47,6 @@ export const memoryAfterGc: Effect.Effect<MemorySample> = Effect.gen(function*()
   const usage = process.memoryUsage()
   return { rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external + usage.arrayBuffers }
 })
-
-export const MiB = 1024 * 1024
-export const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`
 
 // ---------------------------------------------------------------------------------------------
 // Event-loop turns
@@ -145,38 +98,8 @@ export const fdLimit = (): number => {
   return soft === undefined || soft === "unlimited" ? Number.POSITIVE_INFINITY : Number(soft)
 }
 
-/** What each open fd points to, counted by kind ("socket", "anon_inode:[eventpoll]", a path…). */
-export const fdKinds = (): Record<string, number> => {
-  const kinds: Record<string, number> = {}
-  for (const fd of fs.readdirSync("/proc/self/fd")) {
-    let target: string
-    try {
-      target = fs.readlinkSync(`/proc/self/fd/${fd}`).replace(/:\[\d+\]$/, "")
-    } catch {
-      continue // the fd used to read the directory itself
-    }
-    kinds[target] = (kinds[target] ?? 0) + 1
-  }
-  return kinds
-}
-
-/** Active resources by kind (`TCPSocketWrap`, `UDPWrap`, …), timers included. */
-export const handleKinds = (): Record<string, number> => {
-  const kinds: Record<string, number> = {}
-  for (const kind of process.getActiveResourcesInfo()) kinds[kind] = (kinds[kind] ?? 0) + 1
-  return kinds
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reporting and assertions
-
-/** Prints one line of figures: `[reliability] <test>: key=value …`. */
-export const report = (test: string, figures: Record<string, unknown>): void => {
-  const parts = Object.entries(figures).map(([key, value]) =>
-    `${key}=${typeof value === "object" && value !== null ? JSON.stringify(value) : String(value)}`
-  )
-  console.log(`[reliability] ${test}: ${parts.join(" ")}`)
-}
 
 /**
  * Waits (at most `within`) for fds and handles to fall back to `baseline`, prints them, and
