@@ -23,6 +23,7 @@ import { broken, connectFailed, listenFailed } from "./errors.js"
 import { codeOf, formatHostPort, systemError } from "./systemError.js"
 import { resolveFirst } from "./tcp.js"
 import { addDropped, Traffic } from "./telemetry.js"
+import { badInterface, checkTtl, familyNumber, maxPayload } from "./udpRules.js"
 import {
   checkBufferSizes,
   checkHost,
@@ -58,27 +59,6 @@ const setter =
           new InvalidArgumentError({ argument: "option", why: String((cause as Error).message ?? cause) })
       })
     })
-
-/** A TTL is an integer hop count; Node would silently truncate 1.5. */
-const checkTtl = (ttl: number): number => {
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) {
-    throw new RangeError(`ttl must be an integer from 1 to 255 (got ${ttl})`)
-  }
-  return ttl
-}
-
-/**
- * Why `address` cannot name an outgoing multicast interface of a `family` socket, if it cannot:
- * IPv4 wants an interface's IPv4 address; IPv6 an address with an optional `%scope` ("::%eth0").
- */
-const badInterface = (address: unknown, family: "IPv4" | "IPv6"): string | undefined => {
-  if (typeof address !== "string") return "must be a string"
-  if (family === "IPv4") return ipFamily(address) === 4 ? undefined : "must be an IPv4 address on an IPv4 socket"
-  const percent = address.indexOf("%")
-  const ip = percent === -1 ? address : address.slice(0, percent)
-  if (percent !== -1 && percent === address.length - 1) return "the scope after % is empty"
-  return ipFamily(ip) === 6 ? undefined : "must be an IPv6 address (optionally with %scope) on an IPv6 socket"
-}
 
 /** @internal The members both kinds of UDP socket share. */
 export const base = (core: Core<unknown>): UdpSocketBase => {
@@ -133,9 +113,6 @@ export const base = (core: Core<unknown>): UdpSocketBase => {
       )
   }
 }
-
-const familyNumber = (family: "IPv4" | "IPv6" | undefined): 0 | 4 | 6 =>
-  family === "IPv4" ? 4 : family === "IPv6" ? 6 : 0
 
 /** @internal Creates and binds the socket; from then on its datagrams and errors feed the queue. */
 export const open = <A>(
@@ -221,12 +198,6 @@ export const openCore = <A>(
     )
     return { driver, queue, family: family === 6 ? "IPv6" as const : "IPv4" as const, traffic, close }
   })
-
-/**
- * The largest UDP payload. IPv4: 65,535 less the IP (20) and UDP (8) headers. IPv6: its length
- * field counts the payload after the 40-byte IP header, so 65,535 less the UDP header only.
- */
-const maxPayload = (family: "IPv4" | "IPv6") => (family === "IPv6" ? 65_527 : 65_507)
 
 /**
  * @internal
