@@ -19,36 +19,14 @@ if [ -z "${NODE:-}" ]; then
   fi
 fi
 node_bin="$(command -v "$NODE")"
-node_version="$("$node_bin" --version)"
-work="$(mktemp -d "${TMPDIR:-/tmp}/effect-sockets-consumer4.XXXXXX")"
-if [ "${KEEP:-}" = "1" ]; then
-  trap 'echo "consumer-check-effect4: scratch kept in $work" >&2' EXIT
-else
-  trap 'rm -rf "$work"' EXIT
-fi
-fail() {
-  echo "consumer-check-effect4: FAILED on node $node_version: $*"
-  exit 1
-}
-step() { echo "consumer-check-effect4: $*"; }
-export PATH="$(dirname "$node_bin"):$PATH"
-step "node $node_version ($node_bin), npm $(npm --version), scratch $work"
-
-mkdir -p "$work/pack" "$work/app"
-timeout 300 npm pack --silent --pack-destination "$work/pack" --prefix "$root" >"$work/pack.log" 2>&1 \
-  || { tail -40 "$work/pack.log"; fail "npm pack"; }
-tarball="$(ls "$work"/pack/effect-sockets-*.tgz)"
-step "packed $(basename "$tarball")"
-
-cd "$work/app"
+label=consumer-check-effect4 scratch=effect-sockets-consumer4
+source "$root/scripts/consumer-lib.sh"
 echo '{ "name": "effect-sockets-consumer4", "private": true, "type": "module" }' >package.json
 step "npm install <tarball> effect@~4.1.0 typescript@~5.9.3 @types/node@^24"
 timeout 600 npm install --no-audit --no-fund "$tarball" effect@~4.1.0 typescript@~5.9.3 @types/node@^24 \
   >"$work/install.log" 2>&1 || { tail -60 "$work/install.log"; fail "npm install"; }
-mapfile -t effects < <(find node_modules -path '*/effect/package.json' -not -path '*/effect/*/effect/package.json' \
-  | xargs -r grep -l '"name": "effect"')
-[ "${#effects[@]}" -eq 1 ] || fail "expected one copy of effect, found ${#effects[@]}: ${effects[*]}"
-grep -q '"version": "4\.' "${effects[0]}" || fail "the installed effect is not 4.x"
+one_effect "after npm install"
+grep -q '"version": "4\.' "$effect_package" || fail "the installed effect is not 4.x"
 timeout 60 npm ls --all >"$work/ls.log" 2>&1 || { cat "$work/ls.log"; fail "npm ls is not clean"; }
 [ -f node_modules/effect-sockets/build/Release/effect_sockets.node ] || fail "the install script did not build the addon"
 

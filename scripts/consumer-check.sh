@@ -23,31 +23,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 NODE="${NODE:-node}"
 node_bin="$(command -v "$NODE")"
-node_version="$("$node_bin" --version)"
-work="$(mktemp -d "${TMPDIR:-/tmp}/effect-sockets-consumer.XXXXXX")"
-if [ "${KEEP:-}" = "1" ]; then
-  trap 'echo "consumer-check: scratch kept in $work" >&2' EXIT
-else
-  trap 'rm -rf "$work"' EXIT
-fi
-fail() {
-  echo "consumer-check: FAILED on node $node_version: $*"
-  exit 1
-}
-step() { echo "consumer-check: $*"; }
-
-# The npm used for install runs the install script with the node first on PATH: make it $NODE.
-export PATH="$(dirname "$node_bin"):$PATH"
-step "node $node_version ($node_bin), npm $(npm --version), scratch $work"
-
-step "npm pack"
-mkdir -p "$work/pack" "$work/app"
-timeout 300 npm pack --silent --pack-destination "$work/pack" --prefix "$root" >"$work/pack.log" 2>&1 \
-  || { tail -40 "$work/pack.log"; fail "npm pack"; }
-tarball="$(ls "$work"/pack/effect-sockets-*.tgz)"
-step "packed $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
-
-cd "$work/app"
+label=consumer-check scratch=effect-sockets-consumer
+source "$root/scripts/consumer-lib.sh"
 cat >package.json <<'JSON'
 {
   "name": "effect-sockets-consumer",
@@ -62,15 +39,13 @@ timeout 600 npm install --no-audit --no-fund "$tarball" effect@~3.22.4 typescrip
 grep -i "warn\|effect-sockets:" "$work/install.log" || true
 
 step "one copy of effect, none of the heavy @effect packages"
-mapfile -t effects < <(find node_modules -path '*/effect/package.json' -not -path '*/effect/*/effect/package.json' \
-  | xargs -r grep -l '"name": "effect"')
-[ "${#effects[@]}" -eq 1 ] || fail "expected one copy of effect, found ${#effects[@]}: ${effects[*]}"
+one_effect "after npm install"
 timeout 60 npm ls effect --all >"$work/ls.log" 2>&1 || { cat "$work/ls.log"; fail "npm ls effect"; }
 for heavy in @effect/platform-node @effect/cluster @effect/rpc @effect/sql @effect/workflow; do
   [ ! -e "node_modules/$heavy" ] || fail "$heavy was installed"
 done
 timeout 60 npm ls --all >"$work/ls-all.log" 2>&1 || { cat "$work/ls-all.log"; fail "npm ls is not clean"; }
-step "effect $(sed -n 's/.*"version": "\(.*\)".*/\1/p' "${effects[0]}"), $(($(npm ls --all --parseable | wc -l) - 1)) packages in all"
+step "effect $(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$effect_package"), $(($(npm ls --all --parseable | wc -l) - 1)) packages in all"
 
 addon=node_modules/effect-sockets/build/Release/effect_sockets.node
 if [ -f "$addon" ]; then
@@ -220,9 +195,7 @@ echo "$output" | grep -qx "echo ok" || fail "the program did not print echo ok"
 step "npm install @effect/platform@~0.97.2 (the optional peer, for effect-sockets/Platform)"
 timeout 600 npm install --no-audit --no-fund @effect/platform@~0.97.2 >"$work/install-platform.log" 2>&1 \
   || { tail -60 "$work/install-platform.log"; fail "npm install @effect/platform"; }
-mapfile -t effects < <(find node_modules -path '*/effect/package.json' -not -path '*/effect/*/effect/package.json' \
-  | xargs -r grep -l '"name": "effect"')
-[ "${#effects[@]}" -eq 1 ] || fail "with @effect/platform: expected one copy of effect, found ${#effects[@]}: ${effects[*]}"
+one_effect "with @effect/platform"
 for heavy in @effect/platform-node @effect/cluster @effect/rpc @effect/sql @effect/workflow; do
   [ ! -e "node_modules/$heavy" ] || fail "$heavy was installed with @effect/platform"
 done
