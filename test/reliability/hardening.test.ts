@@ -183,6 +183,13 @@ describe("hardening: mode and backlog are checked before any I/O", () => {
       // The edges are accepted.
       yield* Listener.createUnixListener(tempPath(), { mode: 0o7777, backlog: 65535 })
       yield* Listener.createUnixListener(tempPath(), { mode: 0, backlog: 1 })
+      // -0 is 0: Node's chmod aborts the whole process on -0 (found by any-input in CI).
+      const negativeZero = tempPath()
+      yield* Listener.createUnixListener(negativeZero, { mode: -0 })
+      expect(fs.statSync(negativeZero).mode & 0o7777).toBe(0)
+      const datagramZero = tempPath()
+      yield* Datagram.createUnixDatagramSocket({ localPath: datagramZero, localMode: -0 })
+      expect(fs.statSync(datagramZero).mode & 0o7777).toBe(0)
     }))
 })
 

@@ -74,5 +74,9 @@ export const removeIfSocket = (path: Buffer): void => {
   if (pathKind(path) === "socket") remove(path)
 }
 
-/** @internal chmod(2). */
-export const chmod = (path: Buffer, mode: number): void => fs.chmodSync(path, mode)
+/**
+ * @internal
+ * chmod(2). `mode | 0` because Node (20 to 24) aborts the process on `-0` (its native
+ * `IsInt32` check fails after the JS check let it through); the rules accept -0 as 0.
+ */
+export const chmod = (path: Buffer, mode: number): void => fs.chmodSync(path, mode | 0)
