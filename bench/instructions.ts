@@ -2,16 +2,17 @@
  * Instructions per message, counted by `valgrind --tool=callgrind`: a stable instrument on a
  * machine whose wall-clock figures swing ±30% (the count barely moves whatever else runs).
  * W2 (TCP ping-pong, 64 B) and W5p (UNIX stream ping-pong, 64 B, the addon) with both ends in
- * this implementation, raw Node against effect-sockets.
+ * this implementation, raw Node against effect-sockets; on Node >= 22.19 also Effect 4.1's own
+ * NodeSocket and the Effect 4 edition (bench/effect4/instructions-worker.ts).
  *
  *   npm run bench:instructions                      N = 1500, 2 repeats, 2 at a time
  *   npm run bench:instructions -- --rounds 3000 --repeat 3 --jobs 1 --only W2 --nodes 24
  *
  * Each (workload, implementation) runs in a fresh process at N and at 2N round trips, under
  * callgrind with plain totals (no --toggle-collect); per round trip = (I(2N) - I(N)) / N, so
- * start-up, module loading and the JIT's warm-up (all in the first N) cancel out. The worker is
- * bench/instructions-worker.ts bundled by esbuild into one file (node under callgrind then starts
- * in ~15 s instead of minutes through tsx). Node runs with `--single-threaded`: the real JIT and
+ * start-up, module loading and the JIT's warm-up (all in the first N) cancel out. Each worker of
+ * bench/lines.ts has an instructions-worker.ts beside its worker.ts, bundled by esbuild into one
+ * file (node under callgrind then starts in ~15 s instead of minutes through tsx). Node runs with `--single-threaded`: the real JIT and
  * GC, on the main thread instead of background threads, so when optimised code arrives does not
  * depend on how valgrind schedules threads. Every repeat gives its own figure; the table prints
  * their median and min–max (the spread). Counts are user-space instructions of the whole process
@@ -21,7 +22,7 @@ import { execFile, execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
-import { nodeLines, repoRoot } from "./lines.js"
+import { type NodeLine, nodeLines, repoRoot, runsOn, type Worker, workers } from "./lines.js"
 
 const { values } = parseArgs({
   options: {
@@ -41,12 +42,13 @@ const lines = nodeLines(values.nodes?.split(",").map(Number) ?? [Number(process.
 
 // Three levels under the repository root: the library finds its addon at <root>/build from the
 // bundle's own location (src/internal/driver/addon.ts resolves "../../.." from its file).
-const bundle = path.join(repoRoot, "scratch", "instructions", "bundle", "worker.mjs")
+const bundleOf = (worker: Worker) => path.join(repoRoot, "scratch", "instructions", "bundle", `${worker.name}.mjs`)
 
-const build = () => {
+const build = (worker: Worker) => {
+  const bundle = bundleOf(worker)
   fs.mkdirSync(path.dirname(bundle), { recursive: true })
   execFileSync(path.join(repoRoot, "node_modules", ".bin", "esbuild"), [
-    path.join(repoRoot, "bench", "instructions-worker.ts"),
+    path.join(path.dirname(worker.script), "instructions-worker.ts"),
     "--bundle",
     "--platform=node",
     "--format=esm",
@@ -60,7 +62,7 @@ const build = () => {
 }
 
 /** Instructions of one run of `impl` at `rounds` round trips under callgrind. */
-const count = (bin: string, workload: string, impl: string, rounds: number): Promise<number> =>
+const count = (bin: string, bundle: string, workload: string, impl: string, rounds: number): Promise<number> =>
   new Promise((resolve, reject) => {
     execFile(
       "valgrind",
@@ -99,22 +101,34 @@ const pool = async <A>(tasks: ReadonlyArray<() => Promise<A>>): Promise<Array<A>
 
 const main = async () => {
   execFileSync("valgrind", ["--version"], { stdio: "ignore" })
-  build()
   const started = performance.now()
-  const impls = JSON.parse(execFileSync(process.execPath, [bundle, "--list"], { encoding: "utf8" })) as Record<
-    string,
-    ReadonlyArray<string>
-  >
-  const cases = lines.flatMap((line) =>
-    Object.entries(impls).filter(([w]) => !only || only.includes(w)).flatMap(([workload, names]) =>
-      names.map((impl) => ({ line, workload, impl }))
-    )
-  )
+  const notes: Array<string> = []
+  const cases: Array<{ line: NodeLine; bundle: string; workload: string; impl: string }> = []
+  for (const worker of workers) {
+    const on = lines.filter((line) => runsOn(worker, line))
+    if (on.length === 0) continue
+    const failed = worker.prepare?.()
+    if (failed !== undefined) {
+      notes.push(`${worker.name}: ${failed}`)
+      continue
+    }
+    build(worker)
+    const bundle = bundleOf(worker)
+    const impls = JSON.parse(execFileSync(on[0]!.bin, [bundle, "--list"], { encoding: "utf8" })) as Record<
+      string,
+      ReadonlyArray<string>
+    >
+    for (const line of on) {
+      for (const [workload, names] of Object.entries(impls)) {
+        if (!only || only.includes(workload)) { for (const impl of names) cases.push({ line, bundle, workload, impl }) }
+      }
+    }
+  }
   // Interleaved (every case's repeat 1, then repeat 2, …), short and long run side by side.
   const tasks = Array.from({ length: repeats }, () =>
     cases.flatMap((c) =>
       [N, 2 * N].map((rounds) => async () => {
-        const instructions = await count(c.line.bin, c.workload, c.impl, rounds)
+        const instructions = await count(c.line.bin, c.bundle, c.workload, c.impl, rounds)
         process.stderr.write(".")
         return { ...c, rounds, instructions }
       })
@@ -151,6 +165,7 @@ const main = async () => {
       } | ${(median(figures) / raw).toFixed(2)}× |`
     )
   }
+  for (const note of notes) console.log(`\nnote: ${note}`)
 }
 
 main().then(() => process.exit(0), (error) => {
