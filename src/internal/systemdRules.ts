@@ -8,7 +8,9 @@
  * of passed fds, whichever edition asks), so that `Listener.fromSystemd` and
  * `Datagram.fromSystemd` can each take their own kind.
  */
-import { type Invalid, show } from "./argumentRules.js"
+import { activatedOfKind } from "./adoptRules.js"
+import { type Invalid, show, type Unsupported } from "./argumentRules.js"
+import { addonStatus } from "./driver/addonStatus.js"
 
 /** @internal SD_LISTEN_FDS_START */
 export const LISTEN_FDS_START = 3
@@ -62,6 +64,31 @@ export const passedFds = (options: ActivationOptions): ReadonlyArray<PassedFd> |
     }
   }
   return passed.filter((p) => !taken.has(p.fd) && (options.name === undefined || p.name === options.name))
+}
+
+/** @internal Which passed fds to adopt, or why none can be. */
+export type Activated =
+  | { readonly fds: ReadonlyArray<number> }
+  | { readonly invalid: Invalid }
+  | { readonly unsupported: Unsupported }
+
+/**
+ * @internal
+ * The passed fds not yet taken (of `options.name`, if given) that are ours to adopt as `kind`
+ * (see `adoptRules.activatedOfKind`). The addon, which tells what each fd is, is needed only
+ * when fds were passed: without it that is `unsupported` (for `operation`).
+ */
+export const activatedFds = (
+  options: ActivationOptions,
+  kind: "listening stream" | "datagram",
+  operation: string
+): Activated => {
+  const passed = passedFds(options)
+  if (!Array.isArray(passed)) return { invalid: passed as Invalid }
+  if (passed.length === 0) return { fds: [] }
+  const status = addonStatus()
+  if (!("addon" in status)) return { unsupported: { operation, why: status.why } }
+  return { fds: activatedOfKind(status.addon, passed.map((p: PassedFd) => p.fd), kind) }
 }
 
 /** @internal Marks an fd as adopted: later calls do not offer it again. */
