@@ -14,6 +14,7 @@ import { Datagram, Listener, NetError, Socket } from "../src/index.js"
 import { load } from "../src/internal/driver/addon.js"
 import { spawnPython } from "./helpers/python.js"
 import { rawServer } from "./helpers/rawPeers.js"
+import { inetPeerScript } from "./scenarios/adoptPeers.js"
 
 let dir: string
 beforeAll(() => void (dir = fs.mkdtempSync(os.tmpdir() + "/es-adopt-")))
@@ -30,26 +31,9 @@ const isOpen = (fd: number) => {
   }
 }
 
-/** python3 makes TCP/UDP sockets and passes them to us: [tcp client, tcp listener, udp, unbound tcp, connected udp]. */
-const peerScript = [
-  "import socket, sys",
-  "srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
-  "srv.bind(sys.argv[1]); srv.listen(1); print('ready')",
-  "c, _ = srv.accept()",
-  "lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM); lst.bind(('127.0.0.1', 0)); lst.listen(8)",
-  "cli = socket.create_connection(lst.getsockname()); acc, _ = lst.accept()",
-  "udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(('127.0.0.1', 0))",
-  "unbound = socket.socket(socket.AF_INET, socket.SOCK_STREAM)",
-  "cudp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); cudp.connect(udp.getsockname())",
-  "socket.send_fds(c, [b'x'], [cli.fileno(), lst.fileno(), udp.fileno(), unbound.fileno(), cudp.fileno()])",
-  "print(lst.getsockname()[1], udp.getsockname()[1])",
-  "data = acc.recv(100); acc.sendall(data.upper())",
-  "c.recv(1)"
-].join("\n")
-
 const pythonFds = Effect.gen(function*() {
   const at = tempPath()
-  const child = yield* spawnPython(peerScript, [at])
+  const child = yield* spawnPython(inetPeerScript, [at])
   yield* child.line()
   const carrier = yield* Socket.connectUnix(at)
   const [, fds] = yield* carrier.receiveFds(1, 5)

@@ -58,20 +58,4 @@ export const fromSystemd = (
   ReadonlyArray<UdpSocket | UnixDatagramSocket | ConnectedUnixDatagramSocket>,
   InvalidArgumentError | UnsupportedError | ListenError,
   Scope.Scope
-> =>
-  Effect.gen(function*() {
-    const sockets: Array<UdpSocket | UnixDatagramSocket | ConnectedUnixDatagramSocket> = []
-    for (const { fd } of yield* systemd.passedFds(options)) {
-      // Not a socket (ListenFIFO=, ListenSpecial=…): not ours to take.
-      const inspected = yield* Effect.either(adopt.inspectFd(fd, "Datagram.fromSystemd"))
-      if (inspected._tag === "Left") {
-        if (inspected.left._tag === "UnsupportedError") return yield* Effect.fail(inspected.left)
-        continue
-      }
-      const { info } = inspected.right
-      if (info.type !== "dgram") continue
-      sockets.push(yield* fromFd(fd))
-      systemd.take(fd)
-    }
-    return sockets
-  })
+> => systemd.adoptActivated(options, "datagram", "Datagram.fromSystemd", (fd) => fromFd(fd))

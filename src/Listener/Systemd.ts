@@ -10,6 +10,7 @@ import type * as Scope from "effect/Scope"
 import * as adopt from "../internal/adopt.js"
 import * as internal from "../internal/listener.js"
 import * as systemd from "../internal/systemd.js"
+import { notFoundAddress } from "../internal/systemdRules.js"
 import { type InvalidArgumentError, ListenError, type UnsupportedError } from "../NetError.js"
 import type { Listener } from "./index.js"
 
@@ -41,24 +42,16 @@ export interface SystemdOptions {
 export const fromSystemd = (
   options: SystemdOptions = {}
 ): Effect.Effect<ReadonlyArray<Listener>, InvalidArgumentError | UnsupportedError | ListenError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const fds = yield* systemd.passedFds(options)
-    const listeners: Array<Listener> = []
-    for (const { fd } of fds) {
-      // Not a socket (ListenFIFO=, ListenSpecial=…): not ours to take.
-      const inspected = yield* Effect.either(adopt.inspectFd(fd, "Listener.fromSystemd"))
-      if (inspected._tag === "Left") {
-        if (inspected.left._tag === "UnsupportedError") return yield* Effect.fail(inspected.left)
-        continue
-      }
-      const { info } = inspected.right
-      if (info.type !== "stream" || !info.listening) continue
-      const listener = yield* Effect.acquireRelease(adopt.listenerFromFd(fd, 511), (l): Effect.Effect<void> => l.close)
-      systemd.take(fd)
-      listeners.push(listener as Listener)
-    }
-    return listeners
-  })
+  systemd.adoptActivated(
+    options,
+    "listening stream",
+    "Listener.fromSystemd",
+    (fd) =>
+      Effect.map(
+        Effect.acquireRelease(adopt.listenerFromFd(fd, 511), (l): Effect.Effect<void> => l.close),
+        (listener) => listener as Listener
+      )
+  )
 
 /**
  * The first listener {@link fromSystemd} finds (of `name`, if given) as the generic
@@ -77,7 +70,7 @@ export const layerSystemd = (
       return yield* Effect.fail(
         new ListenError({
           reason: "NotFound",
-          address: `systemd socket${options.name === undefined ? "" : ` named ${options.name}`}`
+          address: notFoundAddress(options.name)
         })
       )
     }

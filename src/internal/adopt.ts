@@ -1,7 +1,7 @@
 /**
  * @internal
- * Effect layer of adoption: what an fd is, checked before anything takes it over, with AnyIO's
- * messages for the wrong kinds.
+ * Effect layer of adoption: an fd checked (by `adoptRules.ts`, which both editions share) before
+ * anything takes it over, then the Effect 3 stream, listener or datagram core over it.
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -12,9 +12,11 @@ import { InvalidArgumentError, type ListenError, UnsupportedError } from "../Net
 import type { TcpStream } from "../Socket/Tcp.js"
 import type { UnixStream } from "../Socket/Unix.js"
 import * as addonStream from "./addonStream.js"
+import * as rules from "./adoptRules.js"
+import type { Invalid } from "./argumentRules.js"
 import type { Addon } from "./driver/addon.js"
 import * as driver from "./driver/adopt.js"
-import { handleFd, serverAddress } from "./driver/tcp.js"
+import { serverAddress } from "./driver/tcp.js"
 import { listenFailed } from "./errors.js"
 import * as listener from "./listener.js"
 import { loadAddon } from "./native.js"
@@ -26,9 +28,12 @@ import { DatagramCore } from "./unixDatagram.js"
 import * as unixStream from "./unixStream.js"
 
 /** @internal */
-export type SocketInfo = driver.SocketInfo
+export type SocketInfo = rules.SocketInfo
 
-const invalid = (why: string) => new InvalidArgumentError({ argument: "fd", why })
+const fail = (invalid: Invalid) => Effect.fail(new InvalidArgumentError(invalid))
+
+const adopting = <A>(take: () => A): Effect.Effect<A, InvalidArgumentError> =>
+  Effect.try({ try: take, catch: (cause) => new InvalidArgumentError(rules.cannotAdopt(cause)) })
 
 /** @internal A socket fd's kind, or the argument error saying why it is not one we can adopt. */
 export const inspectFd = (
@@ -36,60 +41,32 @@ export const inspectFd = (
   operation: string
 ): Effect.Effect<{ readonly addon: Addon; readonly info: SocketInfo }, InvalidArgumentError | UnsupportedError> =>
   Effect.gen(function*() {
-    if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > 2 ** 31 - 1) {
-      return yield* Effect.fail(invalid(`expected a file descriptor (a non-negative integer), got ${String(fd)}`))
-    }
+    const notFd = rules.invalidFdNumber(fd)
+    if (notFd !== undefined) return yield* fail(notFd)
     const addon = yield* loadAddon(operation)
-    const info = yield* Effect.try({
-      try: () => driver.inspect(addon, fd),
-      catch: (cause) => invalid(`cannot inspect it: ${cause instanceof Error ? cause.message : String(cause)}`)
-    })
-    if (info === "invalid") return yield* Effect.fail(invalid(`${fd} is not an open file descriptor`))
-    if (typeof info === "string") return yield* Effect.fail(invalid("the file descriptor does not refer to a socket"))
-    if (info.domain === "other") {
-      return yield* Effect.fail(invalid("address family not supported: expected AF_UNIX, AF_INET or AF_INET6"))
-    }
-    return { addon, info }
+    const info = rules.inspectOrInvalid(addon, fd as number)
+    return rules.isInvalid(info) ? yield* fail(info) : { addon, info }
   })
 
-/** @internal The type check, in AnyIO's words. */
-export const expectType = (info: SocketInfo, type: "stream" | "dgram"): Effect.Effect<void, InvalidArgumentError> =>
-  info.type === type
-    ? Effect.void
-    : Effect.fail(
-      invalid(
-        `socket type mismatch: expected ${type === "stream" ? "SOCK_STREAM" : "SOCK_DGRAM"}, got ${
-          info.type === "stream" ? "SOCK_STREAM" : info.type === "dgram" ? "SOCK_DGRAM" : "another type"
-        }`
-      )
-    )
-
-/** @internal */
-export const invalidFd = invalid
+/** @internal An fd checked to be adoptable as `kind`: the addon and what the fd is. */
+const inspectAs = (fd: unknown, operation: string, kind: rules.AdoptedKind) =>
+  Effect.flatMap(inspectFd(fd, operation), (inspected) => {
+    const invalid = rules.invalidFor(inspected.info, kind)
+    return invalid === undefined ? Effect.succeed(inspected) : fail(invalid)
+  })
 
 /** @internal A connected stream fd (TCP or UNIX) as our stream; it owns the fd from then on. */
 export const streamFromFd = (
   fd: unknown
 ): Effect.Effect<TcpStream | UnixStream, InvalidArgumentError | UnsupportedError> =>
   Effect.gen(function*() {
-    const { addon, info } = yield* inspectFd(fd, "Socket.fromFd")
-    yield* expectType(info, "stream")
-    if (info.listening) return yield* Effect.fail(invalid("the socket must be connected (it is listening)"))
-    if (!info.connected) return yield* Effect.fail(invalid("the socket must be connected"))
+    const { addon, info } = yield* inspectAs(fd, "Socket.fromFd", "connected stream")
     const n = fd as number
-    if (info.domain === "unix") {
-      return yield* Effect.try({
-        try: () => {
-          addon.setNonBlocking(n)
-          // An adopted stream counts as a client's in the metrics: nothing here accepted it.
-          return addonStream.make(addon, n, "client")
-        },
-        catch: (cause) => invalid(`cannot adopt it: ${cause instanceof Error ? cause.message : String(cause)}`)
-      })
-    }
-    return yield* Effect.try({
-      try: () => tcp.makeTcpStream(driver.netSocketFromFd(n), "client"),
-      catch: (cause) => invalid(`cannot adopt it: ${cause instanceof Error ? cause.message : String(cause)}`)
+    return yield* adopting(() => {
+      if (info.domain !== "unix") return tcp.makeTcpStream(driver.netSocketFromFd(n), "client")
+      addon.setNonBlocking(n)
+      // An adopted stream counts as a client's in the metrics: nothing here accepted it.
+      return addonStream.make(addon, n, "client")
     })
   })
 
@@ -99,24 +76,11 @@ export const streamFromNetSocket = (
 ): Effect.Effect<TcpStream | UnixStream, InvalidArgumentError> =>
   Effect.gen(function*() {
     const kind = driver.netSocketKind(socket)
-    if (kind === "unusable") {
-      return yield* Effect.fail(
-        new InvalidArgumentError({ argument: "socket", why: "the socket must be a connected TCP or UNIX net.Socket" })
-      )
-    }
+    if (kind === "unusable") return yield* fail(rules.unusableNetSocket)
     if (kind === "tcp") return tcp.makeTcpStream(socket, "client")
     const addon = yield* Effect.either(loadAddon("Socket.fromNetSocket"))
-    const fd = handleFd(socket)
-    const names = addon._tag === "Right" && fd !== undefined
-      ? driver.unixNames(addon.right, fd)
-      : { local: null, remote: null }
-    return unixStream.fromNetSocket(
-      socket,
-      names,
-      "the stream was adopted from a net.Socket, which libuv reads with read(): passed fds would be discarded " +
-        "(adopt the fd with Socket.fromFd instead)",
-      "client"
-    )
+    const names = rules.netSocketNames(addon._tag === "Right" ? addon.right : undefined, socket)
+    return unixStream.fromNetSocket(socket, names, rules.NET_SOCKET_FDS_WHY, "client")
   })
 
 /**
@@ -132,16 +96,11 @@ export const listenerFromFd = (
   InvalidArgumentError | UnsupportedError | ListenError
 > =>
   Effect.gen(function*() {
-    const { addon, info } = yield* inspectFd(fd, "Listener.fromFd")
-    yield* expectType(info, "stream")
-    if (!info.listening) return yield* Effect.fail(invalid("the socket must be bound and listening"))
+    const { addon, info } = yield* inspectAs(fd, "Listener.fromFd", "listening stream")
     const n = fd as number
     if (info.domain === "unix") {
       const path = addon.getsockname(n)
-      yield* Effect.try({
-        try: () => addon.setNonBlocking(n),
-        catch: (cause) => invalid(`cannot adopt it: ${cause instanceof Error ? cause.message : String(cause)}`)
-      })
+      yield* adopting(() => addon.setNonBlocking(n))
       return unixStream.listenerOnFd(addon, n, path, Effect.void)
     }
     const server = yield* Effect.async<net.Server, ListenError>((resume) => {
@@ -162,10 +121,8 @@ export const listenerFromFd = (
 /**
  * @internal
  * A datagram fd, checked: an AF_UNIX one as a core (connected to its peer's path, or not), an
- * unconnected UDP one as a bound UDP core. A connected UDP fd is unsupported: Node's dgram
- * adopts an fd only through `bind({ fd })`, which leaves it believing the socket unconnected
- * (its `send` then demands an address and `remoteAddress()` throws), and it cannot be told the
- * peer without reading the peer's inet address, which nothing here can.
+ * unconnected UDP one as a bound UDP core (a connected one is unsupported: see
+ * `adoptRules.unsupportedDatagram`).
  */
 export const datagramFromFd = (
   fd: unknown,
@@ -177,32 +134,21 @@ export const datagramFromFd = (
   Scope.Scope
 > =>
   Effect.gen(function*() {
-    const { addon, info } = yield* inspectFd(fd, "Datagram.fromFd")
-    yield* expectType(info, "dgram")
+    const { addon, info } = yield* inspectAs(fd, "Datagram.fromFd", "datagram")
     const n = fd as number
     if (info.domain === "unix") {
       const remote = info.connected ? driver.unixNames(addon, n).remote : null
       const core = yield* Effect.acquireRelease(
-        Effect.try({
-          try: () => {
-            addon.setNonBlocking(n)
-            return new DatagramCore(addon, n, options.maxDatagramSize)
-          },
-          catch: (cause) => invalid(`cannot adopt it: ${cause instanceof Error ? cause.message : String(cause)}`)
+        adopting(() => {
+          addon.setNonBlocking(n)
+          return new DatagramCore(addon, n, options.maxDatagramSize)
         }),
         (core) => core.close
       )
       return { _tag: "unix" as const, core, remote }
     }
-    if (info.connected) {
-      return yield* Effect.fail(
-        new UnsupportedError({
-          operation: "Datagram.fromFd",
-          why: "adopting a connected UDP socket: Node's dgram takes an fd only through bind({ fd }), which " +
-            "treats it as unconnected (send needs an address, remoteAddress() throws)"
-        })
-      )
-    }
+    const unsupported = rules.unsupportedDatagram(info, "Datagram.fromFd")
+    if (unsupported !== undefined) return yield* Effect.fail(new UnsupportedError(unsupported))
     const core = yield* udp.openCore(
       info.domain === "inet6" ? 6 : 4,
       options.receiveQueueSize,

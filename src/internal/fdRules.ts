@@ -18,6 +18,10 @@ export const MAX_FDS_PER_MESSAGE = 253
 /** The largest fd number: an fd is a C int. */
 const MAX_FD = 2 ** 31 - 1
 
+/** @internal An fd number: an integer from 0 to 2**31 - 1 (a C int). */
+export const isFdNumber = (value: unknown): value is number =>
+  typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_FD
+
 /** @internal Every fd as a number, each checked to be open (at most {@link MAX_FDS_PER_MESSAGE}), or what is wrong. */
 export const fdsOrInvalid = (addon: Addon, fds: ReadonlyArray<unknown>): Array<number> | Invalid => {
   if (!Array.isArray(fds) || fds.length === 0) return { argument: "fds", why: "must not be empty" }
@@ -30,7 +34,7 @@ export const fdsOrInvalid = (addon: Addon, fds: ReadonlyArray<unknown>): Array<n
   const numbers: Array<number> = []
   for (const [index, value] of fds.entries()) {
     const fd = fdOf(value)
-    if (fd === undefined || !Number.isInteger(fd) || fd < 0 || fd > MAX_FD) {
+    if (!isFdNumber(fd)) {
       return {
         argument: `fds[${index}]`,
         why: "must be a file descriptor: an integer from 0 to 2**31 - 1, a FileHandle, a net.Socket or an open " +

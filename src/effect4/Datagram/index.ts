@@ -80,3 +80,14 @@ export {
    */
   type UnixSender
 } from "./Unix.js"
+
+export {
+  /**
+   * @since 0.2.0
+   */
+  fromFd,
+  /**
+   * @since 0.2.0
+   */
+  fromSystemd
+} from "./Adopt.js"

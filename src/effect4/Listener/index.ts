@@ -272,3 +272,25 @@ export {
    */
   type UnixListenerOptions
 } from "./Unix.js"
+
+export {
+  /**
+   * @since 0.2.0
+   */
+  fromFd
+} from "./Adopt.js"
+
+export {
+  /**
+   * @since 0.2.0
+   */
+  fromSystemd,
+  /**
+   * @since 0.2.0
+   */
+  layerSystemd,
+  /**
+   * @since 0.2.0
+   */
+  type SystemdOptions
+} from "./Systemd.js"

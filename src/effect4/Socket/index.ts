@@ -100,4 +100,13 @@ export {
   unixConnectable
 } from "./Connectable.js"
 
-// TODO(issue-18): fromFd/fromNetSocket (Adopt) are not in the Effect 4 edition yet.
+export {
+  /**
+   * @since 0.2.0
+   */
+  fromFd,
+  /**
+   * @since 0.2.0
+   */
+  fromNetSocket
+} from "./Adopt.js"
