@@ -1,8 +1,10 @@
 /**
  * The batching scenarios (`receiveBatch`, `sendAll`, `stream`, `sink`) as plain data, run by
  * both editions' suites over real sockets and raw peers (test/batching.test.ts for Effect 3,
- * test/effect4/batch.test.ts for Effect 4): what is sent, in which pieces, and what must hold.
+ * test/effect4/batch.test.ts for Effect 4): what is sent, in which pieces, and what must hold,
+ * and the one raw-peer step that needs no Effect (`floodUntilStalled`).
  */
+import type * as net from "node:net"
 export const KiB = 1024
 export const MiB = 1024 * KiB
 
@@ -59,3 +61,24 @@ while True:
     h.update(data); n += len(data)
 print(n, h.hexdigest(), flush=True)
 `
+
+/**
+ * The raw peer writes `receiveBackpressure.total` bytes at once, and this waits (bounded: 500
+ * polls 20 ms apart) until what has left its buffer stops moving for 5 polls: how much left
+ * (`dispatched`, to the kernel and on to us) and how much still waits in the peer's own buffer.
+ */
+export const floodUntilStalled = async (
+  peer: net.Socket
+): Promise<{ readonly dispatched: number; readonly buffered: number }> => {
+  const { piece, total } = batchScenarios.receiveBackpressure
+  const block = Buffer.alloc(piece, 0x5a)
+  for (let i = 0; i < total / piece; i++) peer.write(block)
+  const dispatched = () => peer.bytesWritten - peer.writableLength
+  let last = -1
+  for (let stable = 0, i = 0; stable < 5 && i < 500; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    stable = dispatched() === last ? stable + 1 : 0
+    last = dispatched()
+  }
+  return { dispatched: dispatched(), buffered: peer.writableLength }
+}
