@@ -1,6 +1,7 @@
 /**
  * Batched receives and sends (#17 item 2) over real sockets, against raw `node:net`/`node:tls`
- * peers and python3: `receiveBatch` hands over every buffered chunk at once, `stream` emits
+ * peers and python3, as the shared scenarios of test/scenarios/batch.ts say (the Effect 4
+ * edition's test/effect4/batch.test.ts runs them too): `receiveBatch` hands over every buffered chunk at once, `stream` emits
  * batches as one Chunk, `sendAll` and the sink write a batch as one corked flush, and the
  * contract's promises hold (an interrupted receive consumes nothing, one reader, bounded
  * memory, EndOfStream only after the last byte).
@@ -19,11 +20,10 @@ import { type ByteStream, Socket } from "../src/index.js"
 import { useTestCerts } from "./helpers/certs.js"
 import { spawnPython } from "./helpers/python.js"
 import { awaitSuspended, peerEnd, peerReadToEnd, peerWrite } from "./helpers/rawPeers.js"
+import { batchScenarios as scenarios, bytesOf, floodUntilStalled, pythonHashPeer } from "./scenarios/batch.js"
 
 const certs = useTestCerts()
 const HOST = "127.0.0.1"
-const KiB = 1024
-const MiB = 1024 * KiB
 
 let dir = ""
 beforeAll(() => void (dir = fs.mkdtempSync(path.join(os.tmpdir(), "es-batch-"))))
@@ -93,12 +93,6 @@ const transports: ReadonlyArray<readonly [string, () => Effect.Effect<Connected,
   }]
 ]
 
-const bytesOf = (chunks: Iterable<Uint8Array>): Buffer => Buffer.concat([...chunks])
-
-/** Distinct bytes per chunk, so order and completeness can be checked. */
-const patterned = (count: number, size: (i: number) => number): Array<Buffer> =>
-  Array.from({ length: count }, (_, i) => Buffer.alloc(size(i), (i * 7 + 1) % 251))
-
 /**
  * Lets our event loop read what the peer sent: loopback delivers a flushed write at once, and
  * Node reads a readable socket in its next poll phase. Each timer fires in a loop iteration of
@@ -126,7 +120,7 @@ describe.each(transports)("%s", (_name, connect) => {
     Effect.gen(function*() {
       const { peer, stream } = yield* connect()
       // Each write flushed and read by Node before the next: separate chunks in our buffer.
-      const sent = patterned(3, () => 40 * KiB)
+      const sent = scenarios.separateWrites()
       for (const chunk of sent) {
         yield* peerWrite(peer, chunk)
         yield* letArrive
@@ -140,11 +134,12 @@ describe.each(transports)("%s", (_name, connect) => {
   it.scopedLive("receive(maxBytes) is served from buffered bytes without suspending", () =>
     Effect.gen(function*() {
       const { peer, stream } = yield* connect()
-      yield* peerWrite(peer, "abcdefghij")
+      const { maxBytes, text } = scenarios.splitReads
+      yield* peerWrite(peer, text)
       yield* letArrive
-      const parts = [Effect.runSync(stream.receive(3)), Effect.runSync(stream.receive(3))]
+      const parts = [Effect.runSync(stream.receive(maxBytes)), Effect.runSync(stream.receive(maxBytes))]
       const rest = Effect.runSync(stream.receiveBatch())
-      expect(Buffer.concat([...parts, ...rest]).toString()).toBe("abcdefghij")
+      expect(Buffer.concat([...parts, ...rest]).toString()).toBe(text)
     }))
 
   it.scopedLive("an interrupted receiveBatch consumes nothing: the next receive gets every byte", () =>
@@ -152,7 +147,7 @@ describe.each(transports)("%s", (_name, connect) => {
       const { peer, stream } = yield* connect()
       // Interrupted while parked, or (racing the data's arrival) just as it is woken: whatever
       // the interrupted fiber did not return, the next receive does, and nothing is lost.
-      for (let round = 0; round < 10; round++) {
+      for (let round = 0; round < scenarios.interruptRounds; round++) {
         const chunk = Buffer.from(`round ${round};`)
         const parked = yield* Effect.fork(stream.receiveBatch())
         yield* awaitSuspended(parked)
@@ -160,7 +155,7 @@ describe.each(transports)("%s", (_name, connect) => {
         const exit = yield* Fiber.interrupt(parked)
         if (round % 2 === 1) yield* peerWrite(peer, chunk)
         const early = Exit.isSuccess(exit) ? bytesOf(exit.value) : Buffer.alloc(0)
-        const late = yield* receiveBytes(stream, chunk.length - early.length)
+        const late = yield* receiveBytes(stream, chunk.length - early.length, false)
         expect(Buffer.concat([early, late]).toString()).toBe(chunk.toString())
       }
     }))
@@ -181,12 +176,13 @@ describe.each(transports)("%s", (_name, connect) => {
   it.scopedLive("EndOfStream comes only after the last batch", () =>
     Effect.gen(function*() {
       const { peer, stream } = yield* connect()
-      yield* peerWrite(peer, "one,")
+      const { first, last } = scenarios.endOfStream
+      yield* peerWrite(peer, first)
       yield* letArrive
-      yield* peerEnd(peer, "two")
+      yield* peerEnd(peer, last)
       yield* letArrive
-      const got = yield* receiveBytes(stream, 7)
-      expect(got.toString()).toBe("one,two")
+      const got = yield* receiveBytes(stream, first.length + last.length)
+      expect(got.toString()).toBe(first + last)
       const end = yield* Effect.either(stream.receiveBatch())
       expect(Either.isLeft(end) && end.left._tag).toBe("EndOfStream")
     }))
@@ -194,7 +190,7 @@ describe.each(transports)("%s", (_name, connect) => {
   it.scopedLive("stream emits what arrived together as one Chunk and ends at EOF", () =>
     Effect.gen(function*() {
       const { peer, stream } = yield* connect()
-      const sent = patterned(3, () => 40 * KiB)
+      const sent = scenarios.separateWrites()
       for (const chunk of sent) {
         yield* peerWrite(peer, chunk)
         yield* letArrive
@@ -208,7 +204,7 @@ describe.each(transports)("%s", (_name, connect) => {
   it.scopedLive("sendAll of many chunks arrives whole and in order", () =>
     Effect.gen(function*() {
       const { peer, stream } = yield* connect()
-      const chunks = patterned(2000, (i) => 1 + (i * 37) % 3000)
+      const chunks = scenarios.manySmall()
       const read = yield* Effect.fork(peerReadToEnd(peer))
       yield* stream.sendAll(chunks)
       yield* stream.sendAll([]) // nothing to send: completes
@@ -220,9 +216,9 @@ describe.each(transports)("%s", (_name, connect) => {
   it.scopedLive("the sink writes each Chunk it is given as one batch, in order", () =>
     Effect.gen(function*() {
       const { peer, stream } = yield* connect()
-      const chunks = patterned(500, (i) => 1 + (i * 13) % 700)
+      const chunks = scenarios.sink.chunks()
       const read = yield* Effect.fork(peerReadToEnd(peer))
-      yield* Stream.run(Stream.rechunk(Stream.fromIterable(chunks), 64), stream.sink)
+      yield* Stream.run(Stream.rechunk(Stream.fromIterable(chunks), scenarios.sink.rechunk), stream.sink)
       if (_name === "TLS") yield* stream.close
       else yield* stream.sendEof
       expect((yield* Fiber.join(read)).equals(bytesOf(chunks))).toBe(true)
@@ -231,15 +227,39 @@ describe.each(transports)("%s", (_name, connect) => {
   it.scopedLive("sendAll converts every element before any I/O: a bad one sends nothing", () =>
     Effect.gen(function*() {
       const { peer, stream } = yield* connect()
-      const bad = yield* Effect.flip(stream.sendAll(["fine", 42 as unknown as string]))
+      const { argument, chunks, then } = scenarios.badElement
+      const bad = yield* Effect.flip(stream.sendAll(chunks as ReadonlyArray<string>))
       expect(bad._tag).toBe("InvalidArgumentError")
-      expect((bad as { argument?: string }).argument).toBe("chunks[1]")
+      expect((bad as { argument?: string }).argument).toBe(argument)
       const read = yield* Effect.fork(peerReadToEnd(peer))
-      yield* stream.sendAll(["only ", Buffer.from("this")])
+      yield* stream.sendAll(then)
       if (_name === "TLS") yield* stream.close
       else yield* stream.sendEof
-      expect((yield* Fiber.join(read)).toString()).toBe("only this")
+      expect((yield* Fiber.join(read)).toString()).toBe(then.join(""))
     }))
+})
+
+describe.each(transports)("%s send backpressure", (name, connect) => {
+  it.scopedLive(
+    "sendAll to a peer that does not read stays suspended, then completes once it reads",
+    () =>
+      Effect.gen(function*() {
+        const { peer, stream } = yield* connect()
+        const { piece, polls, total } = scenarios.sendBackpressure
+        const chunks = Array.from({ length: total / piece }, (_, i) => Buffer.alloc(piece, i % 251))
+        const sending = yield* Effect.fork(stream.sendAll(chunks))
+        // The kernel's buffers take a few MiB at most; the rest waits in ours, and so does the sender.
+        for (let i = 0; i < polls; i++) {
+          yield* letArrive
+          expect(sending.unsafePoll()).toBeNull()
+        }
+        const read = yield* Effect.fork(peerReadToEnd(peer))
+        yield* Fiber.join(sending)
+        yield* name === "TLS" ? stream.close : stream.sendEof
+        expect((yield* Fiber.join(read)).equals(bytesOf(chunks))).toBe(true)
+      }),
+    60_000
+  )
 })
 
 describe.each(transports.filter(([name]) => name !== "TLS"))("%s backpressure", (_name, connect) => {
@@ -248,19 +268,10 @@ describe.each(transports.filter(([name]) => name !== "TLS"))("%s backpressure", 
     () =>
       Effect.gen(function*() {
         const { peer, stream } = yield* connect()
-        const total = 64 * MiB
-        const piece = Buffer.alloc(MiB, 0x5a)
-        for (let i = 0; i < total / MiB; i++) peer.write(piece)
-        // Bytes that left the writer (to the kernel and on to us); the rest waits in its buffer.
-        const dispatched = () => peer.bytesWritten - peer.writableLength
-        let last = -1
-        for (let stable = 0, i = 0; stable < 5 && i < 500; i++) {
-          yield* Effect.sleep("20 millis")
-          stable = dispatched() === last ? stable + 1 : 0
-          last = dispatched()
-        }
-        expect(dispatched()).toBeLessThan(total / 2)
-        expect(peer.writableLength).toBeGreaterThan(total / 2)
+        const { maxBatch, total } = scenarios.receiveBackpressure
+        const { buffered, dispatched } = yield* Effect.promise(() => floodUntilStalled(peer))
+        expect(dispatched).toBeLessThan(total / 2)
+        expect(buffered).toBeGreaterThan(total / 2)
         // Reading drains it all, in order, and no batch exceeds our buffer's bound.
         let got = 0
         let largest = 0
@@ -271,7 +282,7 @@ describe.each(transports.filter(([name]) => name !== "TLS"))("%s backpressure", 
           got += size
         }
         expect(got).toBe(total)
-        expect(largest).toBeLessThanOrEqual(512 * KiB)
+        expect(largest).toBeLessThanOrEqual(maxBatch)
       }),
     60_000
   )
@@ -279,23 +290,10 @@ describe.each(transports.filter(([name]) => name !== "TLS"))("%s backpressure", 
 
 it.scopedLive("TCP sendAll to a python3 peer: 5000 chunks arrive in order (sha256)", () =>
   Effect.gen(function*() {
-    const script = `
-import hashlib, socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0)); s.listen(1)
-print(s.getsockname()[1], flush=True)
-c, _ = s.accept()
-h = hashlib.sha256(); n = 0
-while True:
-    data = c.recv(1 << 16)
-    if not data: break
-    h.update(data); n += len(data)
-print(n, h.hexdigest(), flush=True)
-`
-    const python = yield* spawnPython(script)
+    const python = yield* spawnPython(pythonHashPeer)
     const port = Number(yield* python.line())
     const stream = yield* Socket.connectTcp(HOST, port)
-    const chunks = Array.from({ length: 5000 }, (_, i) => `${i},`)
+    const chunks = scenarios.python()
     yield* stream.sendAll(chunks)
     yield* stream.sendEof
     const expected = Buffer.from(chunks.join(""))

@@ -4,10 +4,13 @@
  * `receiveUntil`), a UTF-8 text view, a stapled stream made of two halves, and an in-memory
  * connected pair for tests.
  *
- * Effect 4 edition: `stream` is built on a `Pull` (`Stream.fromPull`), each receive one batch.
+ * Effect 4 edition: a batch is a `NonEmptyReadonlyArray` (Effect 4's own batch, as `Stream` pulls
+ * and `effect/socket`'s reader give them), not the Effect 3 edition's `NonEmptyChunk`; `stream`
+ * is built on a `Pull` (`Stream.fromPull`), each pull one `receiveBatch`.
  *
  * @since 0.2.0
  */
+import type { NonEmptyReadonlyArray } from "effect/Array"
 import type * as Effect from "effect/Effect"
 import type * as Sink from "effect/Sink"
 import type * as Stream from "effect/Stream"
@@ -173,6 +176,16 @@ export interface ByteStreamCore extends ByteReceiveStream, ByteSendStream {
   /** Half-closes the sending side (idempotent); `send` afterwards fails with `ClosedResourceError`. */
   readonly sendEof: Effect.Effect<void, SendEofError>
   readonly attributes: Attributes
+  /**
+   * The transport's own batch receive (see {@link ByteStream.receiveBatch}); when absent,
+   * {@link make} builds one from `receive` (a batch of one chunk).
+   */
+  readonly receiveBatch?: () => Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, ReceiveError>
+  /**
+   * The transport's own batch send (see {@link ByteStream.sendAll}); when absent, {@link make}
+   * builds one from `send` (one send per chunk, in order).
+   */
+  readonly sendAll?: (chunks: Iterable<Uint8Array | string>) => Effect.Effect<void, SendError>
 }
 
 /**
@@ -183,9 +196,34 @@ export interface ByteStreamCore extends ByteReceiveStream, ByteSendStream {
  */
 export interface ByteStream extends ByteStreamCore {
   readonly [TypeId]: TypeId
-  /** Every received chunk, ending cleanly at end of stream. */
+  /**
+   * Every chunk received and not yet taken, at once: a `NonEmptyReadonlyArray`, oldest first,
+   * so one wake-up of the reader serves all that arrived while it was busy. Waits like `receive`
+   * when nothing has arrived, and keeps its promises: an interrupted `receiveBatch` consumes
+   * nothing, one reader at a time (a concurrent `receive` or `receiveBatch` fails with
+   * `BusyResourceError`), `EndOfStream` only once every byte was delivered. A batch is bounded
+   * by the transport's own buffer (about 256 KiB on a socket), so memory stays bounded too.
+   *
+   * @since 0.2.0
+   */
+  readonly receiveBatch: () => Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, ReceiveError>
+  /**
+   * Sends every chunk in order, as one batch where the transport can (on a socket: corked, one
+   * `writev`); completes once the transport has taken them all, so a slow peer slows the sender
+   * as `send` does. Every element is converted as `send` converts its argument, all before any
+   * I/O: one that cannot be fails the whole call with `InvalidArgumentError` and sends nothing.
+   * Any `Iterable` will do, such as the `NonEmptyReadonlyArray` that `effect/socket`'s
+   * `writeAll` is given.
+   *
+   * @since 0.2.0
+   */
+  readonly sendAll: (chunks: Iterable<Uint8Array | string>) => Effect.Effect<void, SendError>
+  /**
+   * Every received chunk, ending cleanly at end of stream. Each pull is one `receiveBatch`:
+   * what arrived together is emitted together, as one array of the stream.
+   */
   readonly stream: Stream.Stream<Uint8Array, Exclude<ReceiveError, EndOfStream>>
-  /** Sends every element it is given. */
+  /** Sends every element it is given; each array the sink receives is one `sendAll`. */
   readonly sink: Sink.Sink<void, Uint8Array | string, never, SendError>
 }
 

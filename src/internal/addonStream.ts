@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import type { ReceiveError, SendEofError, SendError } from "../ByteStream.js"
 import { type BrokenResourceError, InvalidArgumentError } from "../NetError.js"
 import type { UnixStream } from "../Socket/Unix.js"
+import { BATCH_LIMIT, coalesce } from "./batchRules.js"
 import {
   checkMaxBytes,
   DEFAULT_MAX_BYTES,
@@ -27,29 +28,6 @@ import { FdWatcher } from "./fdWatcher.js"
 import { failBusy } from "./signal.js"
 import { register, type Side, Traffic } from "./telemetry.js"
 import { toUnixAddress } from "./unixPath.js"
-
-/** The most bytes one `receiveBatch` reads, and the largest piece `sendAll` joins small chunks into. */
-const BATCH_LIMIT = 256 * 1024
-
-/** `chunks` with runs of small neighbours joined into pieces of at most `limit` bytes. */
-const coalesce = (chunks: ReadonlyArray<Uint8Array>, limit: number): Array<Uint8Array> => {
-  const pieces: Array<Uint8Array> = []
-  let run: Array<Uint8Array> = []
-  let runBytes = 0
-  const flush = () => {
-    if (run.length === 1) pieces.push(run[0]!)
-    else if (run.length > 1) pieces.push(Buffer.concat(run, runBytes))
-    run = []
-    runBytes = 0
-  }
-  for (const chunk of chunks) {
-    if (runBytes + chunk.length > limit) flush()
-    run.push(chunk)
-    runBytes += chunk.length
-  }
-  flush()
-  return pieces
-}
 
 const busyReading = failBusy("reading from")
 const busyWriting = failBusy("writing to")
@@ -111,10 +89,9 @@ export class AddonStream {
   }
 
   /**
-   * Every byte the socket has, in one receive: what `pending` holds, then more recvs in the same
-   * synchronous step until the socket is drained or `BATCH_LIMIT` bytes were read (so the batch
-   * is bounded). A failure or the EOF a later recv finds is kept for the next receive: the bytes
-   * before it are delivered first.
+   * Every byte the socket has, in one receive (`driver.takeBatch`: bounded by `BATCH_LIMIT`). A
+   * failure or the EOF a later recv finds is kept for the next receive: the bytes before it are
+   * delivered first.
    */
   readonly receiveBatch = (): Effect.Effect<
     Chunk.NonEmptyChunk<Uint8Array>,
@@ -122,31 +99,15 @@ export class AddonStream {
   > => (this.batchReceive ??= Effect.zipRight(
     this.awaitData(this.fillWith(() => this.driver.fill(DEFAULT_MAX_BYTES))),
     Effect.sync(() => {
-      const first = this.driver.takeBytes(Number.MAX_SAFE_INTEGER)
-      const batch: [Uint8Array, ...Array<Uint8Array>] = [first]
-      let bytes = first.length
-      while (bytes < BATCH_LIMIT && this.readMore(batch)) bytes += batch[batch.length - 1]!.length
-      this.traffic.addReceived(bytes)
-      return Chunk.unsafeFromNonEmptyArray(batch)
+      const batch = this.driver.takeBatch(BATCH_LIMIT)
+      if (batch.eof) this.eof = true
+      if (batch.error !== undefined) this.failure = broken("receive", batch.error)
+      this.traffic.addReceived(batch.bytes)
+      return Chunk.unsafeFromNonEmptyArray(batch.chunks)
     })
   ))
 
   private batchReceive: Effect.Effect<Chunk.NonEmptyChunk<Uint8Array>, ReceiveError> | undefined = undefined
-
-  /** One more recv into `batch`; false when the socket has nothing now (or ended, or failed). */
-  private readMore(batch: Array<Uint8Array>): boolean {
-    let outcome: Fill
-    try {
-      outcome = this.driver.fill(DEFAULT_MAX_BYTES)
-    } catch (cause) {
-      this.failure = broken("receive", cause)
-      return false
-    }
-    if (outcome === "eof") this.eof = true
-    if (outcome !== "data") return false
-    batch.push(this.driver.takeBytes(Number.MAX_SAFE_INTEGER))
-    return true
-  }
 
   private count(chunk: Uint8Array): Uint8Array {
     this.traffic.addReceived(chunk.length)

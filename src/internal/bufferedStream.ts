@@ -3,7 +3,8 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import type { BufferedByteStream, ByteStream, ReceiveError } from "../ByteStream.js"
 import { DelimiterNotFound, EndOfStream, IncompleteRead, InvalidArgumentError } from "../NetError.js"
-import { checkMaxBytes, concat, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes } from "./byteStream.js"
+import { concat } from "./batchRules.js"
+import { checkMaxBytes, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes } from "./byteStream.js"
 
 type Pull = Exclude<ReceiveError, EndOfStream>
 type UntilError = IncompleteRead | EndOfStream | DelimiterNotFound | Pull

@@ -6,6 +6,7 @@ import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import type { ByteStream, ByteStreamCore, ReceiveError } from "../ByteStream.js"
 import { EndOfStream, InvalidArgumentError } from "../NetError.js"
+import { type ByteBatch, byteBatch, bytesOf, isInvalid, notBytes } from "./batchRules.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("effect-sockets/ByteStream")
@@ -94,23 +95,9 @@ export const make = <A extends ByteStreamCore>(core: A): A & ByteStream => {
  * `InvalidArgumentError` (named `chunks[i]`): all are converted before any is sent. Empty
  * payloads are left out (they would be writes with nothing to write).
  */
-export const toByteBatch = (
-  chunks: Iterable<unknown>
-): { readonly chunks: Array<Uint8Array>; readonly bytes: number } | InvalidArgumentError => {
-  if (chunks === null || typeof (chunks as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== "function") {
-    return new InvalidArgumentError({ argument: "chunks", why: `must be iterable (got ${describe(chunks)})` })
-  }
-  const out: Array<Uint8Array> = []
-  let bytes = 0
-  let index = 0
-  for (const data of chunks) {
-    const converted = toBytes(data, `chunks[${index++}]`)
-    if (converted instanceof InvalidArgumentError) return converted
-    if (converted.length === 0) continue
-    out.push(converted)
-    bytes += converted.length
-  }
-  return { chunks: out, bytes }
+export const toByteBatch = (chunks: Iterable<unknown>): ByteBatch | InvalidArgumentError => {
+  const batch = byteBatch(chunks)
+  return isInvalid(batch) ? new InvalidArgumentError(batch) : batch
 }
 
 const invalidMaxBytes = new InvalidArgumentError({ argument: "maxBytes", why: "must be a positive integer" })
@@ -119,42 +106,14 @@ const invalidMaxBytes = new InvalidArgumentError({ argument: "maxBytes", why: "m
 export const checkMaxBytes = (maxBytes: number): InvalidArgumentError | undefined =>
   Number.isSafeInteger(maxBytes) && maxBytes >= 1 ? undefined : invalidMaxBytes
 
-const describe = (data: unknown): string =>
-  data === null
-    ? "null"
-    : Array.isArray(data)
-    ? "an array"
-    : typeof data === "object"
-    ? "an object"
-    : `a ${typeof data}`
-
 /**
  * @internal
  * The bytes of a payload, or the `InvalidArgumentError` to fail with: the one conversion every
  * transport's send (stream `send`, `sendFds`, datagram `send`/`sendto`) goes through before
- * any I/O. A string is its UTF-8; a `Uint8Array` (or `Buffer`) is itself; any other
- * `ArrayBufferView` (`Uint16Array`, `DataView`…) is the bytes it views; anything else is
- * refused. The caller's static type is `Uint8Array | string`, but untyped callers exist.
+ * any I/O (the rule is `batchRules.bytesOf`, shared by both editions).
  */
-export const toBytes = (data: unknown, argument = "data"): Uint8Array | InvalidArgumentError => {
-  if (typeof data === "string") return Buffer.from(data, "utf8")
-  if (data instanceof Uint8Array) return data
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-  return new InvalidArgumentError({
-    argument,
-    why: `must be a Uint8Array, another ArrayBufferView or a string (got ${describe(data)})`
-  })
-}
-
-/** @internal Concatenates two byte arrays (either may be empty). */
-export const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
-  if (a.length === 0) return b
-  if (b.length === 0) return a
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a, 0)
-  out.set(b, a.length)
-  return out
-}
+export const toBytes = (data: unknown, argument = "data"): Uint8Array | InvalidArgumentError =>
+  bytesOf(data) ?? new InvalidArgumentError(notBytes(data, argument))
 
 /**
  * @internal

@@ -5,14 +5,23 @@
  * driver's `pending` only in a final synchronous step, so an interrupted receive leaves them
  * for the next one.
  */
+import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Effect from "effect/Effect"
+import { BATCH_LIMIT, coalesce } from "../../internal/batchRules.js"
 import type { Addon } from "../../internal/driver/addon.js"
-import { AddonStreamDriver, FdsTruncated, type Fill } from "../../internal/driver/addonStream.js"
+import { AddonStreamDriver, type BatchRead, FdsTruncated, type Fill } from "../../internal/driver/addonStream.js"
 import { OwnedFdKey } from "../../internal/driver/fds.js"
 import type { ReceiveError, SendEofError, SendError } from "../ByteStream.js"
 import { type BrokenResourceError, InvalidArgumentError } from "../NetError.js"
 import type { UnixStream } from "../Socket/Unix.js"
-import { checkMaxBytes, DEFAULT_MAX_BYTES, failEndOfStream, make as makeByteStream, toBytes } from "./byteStream.js"
+import {
+  checkMaxBytes,
+  DEFAULT_MAX_BYTES,
+  failEndOfStream,
+  make as makeByteStream,
+  toByteBatch,
+  toBytes
+} from "./byteStream.js"
 import { broken, closed } from "./errors.js"
 import { checkFdCount, checkMessage, resolveFds } from "./fds.js"
 import { FdWatcher } from "./fdWatcher.js"
@@ -72,6 +81,26 @@ export class AddonStream {
     const fill = this.fillWith(() => this.driver.fill(maxBytes))
     // The bytes leave `pending` only in the last step, which nothing can interrupt.
     return Effect.andThen(this.awaitData(fill), Effect.sync(() => this.driver.takeBytes(maxBytes)))
+  }
+
+  /**
+   * Every byte the socket has, in one receive (`driver.takeBatch`: bounded by `BATCH_LIMIT`). A
+   * failure or the EOF a later recv finds is kept for the next receive: the bytes before it are
+   * delivered first.
+   */
+  readonly receiveBatch = (): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, ReceiveError> =>
+    this.batchReceive ??= Effect.andThen(
+      this.awaitData(this.fillWith(() => this.driver.fill(DEFAULT_MAX_BYTES))),
+      Effect.sync(() => this.keepEnding(this.driver.takeBatch(BATCH_LIMIT)).chunks)
+    )
+
+  private batchReceive: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, ReceiveError> | undefined = undefined
+
+  /** Keeps what stopped a batch read (the peer's EOF, an error) for the next receive. */
+  private keepEnding(batch: BatchRead): BatchRead {
+    if (batch.eof) this.eof = true
+    if (batch.error !== undefined) this.failure = broken("receive", batch.error)
+    return batch
   }
 
   private receiveDefault: Effect.Effect<Uint8Array, ReceiveError> | undefined = undefined
@@ -135,6 +164,21 @@ export class AddonStream {
       return bytes.length === 0 ? Effect.void : this.exclusiveWrite(this.writeAll(bytes, undefined))
     })
 
+  /**
+   * Sends every chunk in order as one exclusive write; small neighbours are joined (up to
+   * `BATCH_LIMIT` bytes a piece) so a batch of small chunks costs few syscalls.
+   */
+  readonly sendAll = (chunks: Iterable<Uint8Array | string>): Effect.Effect<void, SendError> =>
+    Effect.suspend(() => {
+      const batch = toByteBatch(chunks)
+      if (batch instanceof InvalidArgumentError) return Effect.fail(batch)
+      const pieces = coalesce(batch.chunks, BATCH_LIMIT)
+      return this.sendCheck() ??
+        (pieces.length === 0
+          ? Effect.void
+          : this.exclusiveWrite(Effect.forEach(pieces, (piece) => this.writeAll(piece, undefined), { discard: true })))
+    })
+
   readonly sendFds = (
     message: Uint8Array | string,
     fds: ReadonlyArray<unknown>
@@ -178,7 +222,9 @@ export const make = (addon: Addon, fd: number): UnixStream => {
   const credentials = core.driver.peerCredentials()
   return makeByteStream({
     receive: core.receive,
+    receiveBatch: core.receiveBatch,
     send: core.send,
+    sendAll: core.sendAll,
     sendEof: core.sendEof,
     close: core.close,
     receiveFds: core.receiveFds,

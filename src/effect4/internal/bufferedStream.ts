@@ -1,8 +1,9 @@
 /** @internal */
 import * as Effect from "effect/Effect"
+import { concat } from "../../internal/batchRules.js"
 import type { BufferedByteStream, ByteStream, ReceiveError } from "../ByteStream.js"
 import { DelimiterNotFound, EndOfStream, IncompleteRead, InvalidArgumentError } from "../NetError.js"
-import { checkMaxBytes, concat, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes } from "./byteStream.js"
+import { checkMaxBytes, DEFAULT_MAX_BYTES, make as makeByteStream, toBytes } from "./byteStream.js"
 
 type Pull = Exclude<ReceiveError, EndOfStream>
 type UntilError = IncompleteRead | EndOfStream | DelimiterNotFound | Pull
@@ -44,6 +45,10 @@ export const make = (inner: ByteStream): BufferedByteStream => {
       if (buffer.length > 0) return Effect.sync(() => take(maxBytes))
       return inner.receive(maxBytes)
     })
+
+  // What is buffered comes first, as a batch of its own; then the transport's batches.
+  const receiveBatch = () =>
+    Effect.suspend(() => buffer.length > 0 ? Effect.sync(() => [take(buffer.length)] as const) : inner.receiveBatch())
 
   const receiveExactly = (n: number): Effect.Effect<Uint8Array, IncompleteRead | EndOfStream | Pull> =>
     Effect.suspend(() => {
@@ -92,7 +97,9 @@ export const make = (inner: ByteStream): BufferedByteStream => {
 
   return makeByteStream({
     receive,
+    receiveBatch,
     send: inner.send,
+    sendAll: inner.sendAll,
     sendEof: inner.sendEof,
     close: inner.close,
     attributes: inner.attributes,

@@ -1,10 +1,12 @@
 /** @internal */
+import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import type * as Pull from "effect/Pull"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
-import type { ByteStream, ByteStreamCore } from "../ByteStream.js"
+import { type ByteBatch, byteBatch, bytesOf, isInvalid, notBytes } from "../../internal/batchRules.js"
+import type { ByteStream, ByteStreamCore, ReceiveError } from "../ByteStream.js"
 import { EndOfStream, InvalidArgumentError } from "../NetError.js"
 
 /** @internal */
@@ -22,17 +24,18 @@ export const isEndOfStream = (error: unknown): error is EndOfStream =>
 
 /**
  * @internal
- * One receive as a `Pull` of a one-chunk batch: `EndOfStream` becomes the pull's `Done`, every
- * other failure stays in the error channel.
+ * A receive as a `Pull`: `EndOfStream` becomes the pull's `Done`, every other failure stays in
+ * the error channel.
  */
+const endAtEof = <A, E>(receive: Effect.Effect<A, E | EndOfStream>): Pull.Pull<A, Exclude<E, EndOfStream>> =>
+  Effect.catchIf(receive, isEndOfStream, () => Cause.done()) as Pull.Pull<A, Exclude<E, EndOfStream>>
+
+const one = <A>(chunk: A): readonly [A] => [chunk]
+
+/** @internal One receive as a `Pull` of a one-chunk batch. */
 export const toPull = <A, E>(
   receive: Effect.Effect<A, E | EndOfStream>
-): Pull.Pull<readonly [A], Exclude<E, EndOfStream>> =>
-  Effect.matchEffect(receive, {
-    onFailure: (error): Pull.Pull<never, Exclude<E, EndOfStream>> =>
-      isEndOfStream(error) ? Cause.done() : Effect.fail(error as Exclude<E, EndOfStream>),
-    onSuccess: (chunk) => Effect.succeed([chunk] as const)
-  })
+): Pull.Pull<readonly [A], Exclude<E, EndOfStream>> => endAtEof(Effect.map(receive, one))
 
 /** @internal */
 export const toStream = <E>(
@@ -41,17 +44,53 @@ export const toStream = <E>(
 
 /**
  * @internal
+ * The `Stream` of every batch `receiveBatch` gives, each batch one array of the stream (one pull
+ * per batch, not per chunk), ending cleanly at `EndOfStream`.
+ */
+export const toBatchStream = <E>(
+  receiveBatch: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, E | EndOfStream>
+): Stream.Stream<Uint8Array, Exclude<E, EndOfStream>> => Stream.fromPull(Effect.succeed(endAtEof(receiveBatch)))
+
+/** `sendAll` for a transport without one of its own: each chunk's `send` in turn, all converted first. */
+const sendEach = (core: ByteStreamCore) => (chunks: Iterable<Uint8Array | string>) =>
+  Effect.suspend(() => {
+    const batch = toByteBatch(chunks)
+    if (batch instanceof InvalidArgumentError) return Effect.fail(batch)
+    return Effect.forEach(batch.chunks, (chunk) => core.send(chunk), { discard: true })
+  })
+
+/**
+ * @internal
  * `stream` and `sink` are built on first use: most connections never ask for them, and a
- * server makes one stream per connection.
+ * server makes one stream per connection. `receiveBatch` and `sendAll` are the transport's own
+ * when it has them, else built from `receive` (a one-chunk batch) and `send`. The sink writes
+ * each array it is given as one `sendAll` (one corked flush on a socket).
  */
 export const make = <A extends ByteStreamCore>(core: A): A & ByteStream => {
   let stream: ByteStream["stream"] | undefined
   let sink: ByteStream["sink"] | undefined
+  let defaultBatch: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, ReceiveError> | undefined
+  const receiveBatch: ByteStream["receiveBatch"] = core.receiveBatch ??
+    (() => (defaultBatch ??= Effect.map(core.receive(), one)))
+  const sendAll: ByteStream["sendAll"] = core.sendAll ?? sendEach(core)
   return Object.defineProperties(core, {
     [TypeId]: { value: TypeId },
-    stream: { get: () => (stream ??= toStream(core.receive())), enumerable: true },
-    sink: { get: () => (sink ??= Sink.forEach((data: Uint8Array | string) => core.send(data))), enumerable: true }
+    receiveBatch: { value: receiveBatch, enumerable: true },
+    sendAll: { value: sendAll, enumerable: true },
+    stream: { get: () => (stream ??= toBatchStream(receiveBatch())), enumerable: true },
+    sink: { get: () => (sink ??= Sink.forEachArray(sendAll)), enumerable: true }
   }) as A & ByteStream
+}
+
+/**
+ * @internal
+ * The bytes of every payload of a batch, and their total, or the first payload's
+ * `InvalidArgumentError` (named `chunks[i]`): all are converted before any is sent
+ * (`batchRules.byteBatch`, shared by both editions).
+ */
+export const toByteBatch = (chunks: Iterable<unknown>): ByteBatch | InvalidArgumentError => {
+  const batch = byteBatch(chunks)
+  return isInvalid(batch) ? new InvalidArgumentError(batch) : batch
 }
 
 const invalidMaxBytes = new InvalidArgumentError({ argument: "maxBytes", why: "must be a positive integer" })
@@ -60,39 +99,13 @@ const invalidMaxBytes = new InvalidArgumentError({ argument: "maxBytes", why: "m
 export const checkMaxBytes = (maxBytes: number): InvalidArgumentError | undefined =>
   Number.isSafeInteger(maxBytes) && maxBytes >= 1 ? undefined : invalidMaxBytes
 
-const describe = (data: unknown): string =>
-  data === null
-    ? "null"
-    : Array.isArray(data)
-    ? "an array"
-    : typeof data === "object"
-    ? "an object"
-    : `a ${typeof data}`
-
 /**
  * @internal
- * The bytes of a payload, or the `InvalidArgumentError` to fail with: a string is its UTF-8, a
- * `Uint8Array` itself, any other `ArrayBufferView` the bytes it views; anything else is refused.
+ * The bytes of a payload, or the `InvalidArgumentError` to fail with (`batchRules.bytesOf`,
+ * shared by both editions).
  */
-export const toBytes = (data: unknown, argument = "data"): Uint8Array | InvalidArgumentError => {
-  if (typeof data === "string") return Buffer.from(data, "utf8")
-  if (data instanceof Uint8Array) return data
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-  return new InvalidArgumentError({
-    argument,
-    why: `must be a Uint8Array, another ArrayBufferView or a string (got ${describe(data)})`
-  })
-}
-
-/** @internal Concatenates two byte arrays (either may be empty). */
-export const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
-  if (a.length === 0) return b
-  if (b.length === 0) return a
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a, 0)
-  out.set(b, a.length)
-  return out
-}
+export const toBytes = (data: unknown, argument = "data"): Uint8Array | InvalidArgumentError =>
+  bytesOf(data) ?? new InvalidArgumentError(notBytes(data, argument))
 
 /**
  * @internal

@@ -5,15 +5,26 @@
  *
  * `receive` completes synchronously when a chunk is queued and otherwise parks the fiber on a
  * `Signal`; a chunk leaves the queue only in the final synchronous step, so an interrupted
- * receive never consumes anything. A send that Node could not pass straight to the kernel
- * waits for its own write's callback, so a slow peer slows the sender.
+ * receive never consumes anything. `receiveBatch` is the same with the whole queue as its final
+ * step; `sendAll` writes its chunks corked (one writev). A send that Node could not pass
+ * straight to the kernel waits for its own (or its batch's last) write's callback, so a slow
+ * peer slows the sender.
  */
+import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import type * as net from "node:net"
 import { closedBeforeEnd, DESTROYED, NetStreamDriver, WRITTEN } from "../../internal/driver/netStream.js"
 import type { Attributes, ByteStream, ReceiveError, SendEofError, SendError } from "../ByteStream.js"
 import { BrokenResourceError, ClosedResourceError, InvalidArgumentError } from "../NetError.js"
-import { checkMaxBytes, DEFAULT_MAX_BYTES, failEndOfStream, make as makeByteStream, toBytes } from "./byteStream.js"
+import {
+  checkMaxBytes,
+  DEFAULT_MAX_BYTES,
+  failEndOfStream,
+  make as makeByteStream,
+  toByteBatch,
+  toBytes
+} from "./byteStream.js"
 import { broken } from "./errors.js"
 import { failBusy, Signal } from "./signal.js"
 
@@ -49,6 +60,7 @@ export class NetStream {
       }
     })
     this.receiveDefault = this.makeReceive(DEFAULT_MAX_BYTES)
+    this.receiveBatch = this.makeReceiveBatch()
   }
 
   /** The socket, while this stream still owns it open (not closed, detached or released). */
@@ -70,32 +82,56 @@ export class NetStream {
   }
 
   /**
-   * One receive of at most `maxBytes`, built once per size: the effect is a reusable description,
-   * so a receive allocates nothing of its own on the hot path.
+   * A receive whose final synchronous step is `take` (run only while the queue holds bytes), so
+   * an interrupted receive consumes nothing. Built once per shape: the effect is a reusable
+   * description, so a receive allocates nothing of its own on the hot path.
    */
-  private makeReceive(maxBytes: number): Effect.Effect<Uint8Array, ReceiveError> {
-    const invalid = checkMaxBytes(maxBytes)
-    if (invalid) return Effect.fail(invalid)
+  private reader<A>(take: () => A): Effect.Effect<A, ReceiveError> {
     const d = this.driver
-    // The final step: if another reader emptied the queue since our check (the runtime may
-    // yield between the two), look again instead of returning nothing.
-    const take: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() =>
-      d.queuedBytes > 0 ? Effect.succeed(d.take(maxBytes)) : receive
+    // If another reader emptied the queue since our check (the runtime may yield between the
+    // two), look again instead of returning nothing.
+    const final: Effect.Effect<A, ReceiveError> = Effect.suspend(() =>
+      d.queuedBytes > 0 ? Effect.succeed(take()) : receive
     )
-    const receive: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() => {
-      if (this.closed || this.detached) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
-      if (d.error) return Effect.fail(broken("receive", d.error))
-      if (d.queuedBytes > 0) return take
-      if (d.eof) return failEndOfStream
-      if (d.released) {
-        return Effect.fail(
-          new BrokenResourceError({ reason: "ConnectionReset", operation: "receive", cause: closedBeforeEnd })
-        )
-      }
-      return waitThenReceive
+    const receive: Effect.Effect<A, ReceiveError> = Effect.suspend(() => {
+      const failure = this.receiveFailure()
+      if (failure) return failure
+      return d.queuedBytes > 0 ? final : waitThenReceive
     })
     const waitThenReceive = Effect.andThen(this.readWait, receive)
     return receive
+  }
+
+  /** One receive of at most `maxBytes`, built once per size. */
+  private makeReceive(maxBytes: number): Effect.Effect<Uint8Array, ReceiveError> {
+    const invalid = checkMaxBytes(maxBytes)
+    return invalid ? Effect.fail(invalid) : this.reader(() => this.driver.take(maxBytes))
+  }
+
+  /**
+   * Every queued chunk in one receive, built once (the driver's queue limit bounds the batch):
+   * `takeAll` runs only while the queue holds bytes, so the batch is never empty.
+   */
+  private makeReceiveBatch(): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, ReceiveError> {
+    return this.reader(() => this.driver.takeAll() as unknown as NonEmptyReadonlyArray<Uint8Array>)
+  }
+
+  /** Built in the constructor, once the driver exists. */
+  readonly receiveBatch: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, ReceiveError>
+
+  /** Why a receive cannot wait for data (closed, failed, ended), or undefined when it can. */
+  private receiveFailure(): Effect.Effect<never, ReceiveError> | undefined {
+    const d = this.driver
+    if (this.closed || this.detached) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
+    if (d.error) return Effect.fail(broken("receive", d.error))
+    if (d.queuedBytes > 0) return undefined
+    if (d.eof) return failEndOfStream
+    if (d.released) {
+      return Effect.fail(
+        new BrokenResourceError({ reason: "ConnectionReset", operation: "receive", cause: closedBeforeEnd })
+      )
+    }
+    return undefined
   }
 
   /** Built in the constructor, once the driver exists. */
@@ -108,18 +144,39 @@ export class NetStream {
     Effect.withFiber((fiber) => {
       const bytes = toBytes(data)
       if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
-      if (this.closed || this.eofSent || this.detached) {
-        return Effect.fail(new ClosedResourceError({ operation: "send" }))
-      }
-      const d = this.driver
-      if (d.error) return Effect.fail(broken("send", d.error))
-      if (this.written.isBusy(fiber)) return busyWriting
+      const refused = this.sendRefusal(fiber)
+      if (refused) return refused
       if (bytes.length === 0) return Effect.void
-      const outcome = d.write(bytes)
-      if (outcome === WRITTEN) return Effect.void
-      if (outcome === DESTROYED) return Effect.fail(broken("send", closedBeforeEnd))
-      return this.awaitWrite
+      return this.outcome(this.driver.write(bytes))
     })
+
+  /** Sends every chunk in order as one corked batch (one writev); waits as `send` does. */
+  readonly sendAll = (chunks: Iterable<Uint8Array | string>): Effect.Effect<void, SendError> =>
+    Effect.withFiber((fiber) => {
+      const batch = toByteBatch(chunks)
+      if (batch instanceof InvalidArgumentError) return Effect.fail(batch)
+      const refused = this.sendRefusal(fiber)
+      if (refused) return refused
+      if (batch.chunks.length === 0) return Effect.void
+      return this.outcome(this.driver.writeAll(batch.chunks))
+    })
+
+  /** Why a send cannot start now (closed, failed, another sender waiting), or undefined. */
+  private sendRefusal(fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<never, SendError> | undefined {
+    if (this.closed || this.eofSent || this.detached) {
+      return Effect.fail(new ClosedResourceError({ operation: "send" }))
+    }
+    if (this.driver.error) return Effect.fail(broken("send", this.driver.error))
+    if (this.written.isBusy(fiber)) return busyWriting
+    return undefined
+  }
+
+  /** What a send waits for after its write: nothing, a failure, or its write's callback. */
+  private outcome(written: number): Effect.Effect<void, SendError> {
+    if (written === WRITTEN) return Effect.void
+    if (written === DESTROYED) return Effect.fail(broken("send", closedBeforeEnd))
+    return this.awaitWrite
+  }
 
   /** What the waiting send learns once its write is done (or the stream closed under it). */
   private readonly writeOutcome: Effect.Effect<void, SendError> = Effect.suspend(() => {
@@ -173,7 +230,9 @@ export const make = <A extends Attributes>(
   const core = new NetStream(socket)
   const stream = makeByteStream({
     receive: core.receive,
+    receiveBatch: () => core.receiveBatch,
     send: core.send,
+    sendAll: core.sendAll,
     sendEof: core.sendEof,
     close: core.close,
     attributes

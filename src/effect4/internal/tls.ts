@@ -23,6 +23,7 @@ import type { ByteStream, ReceiveError } from "../ByteStream.js"
 import {
   BrokenResourceError,
   ClosedResourceError,
+  type EndOfStream,
   InvalidArgumentError,
   TlsError,
   UnsupportedError
@@ -161,12 +162,12 @@ const makeTlsStream = (
     operation: "receive",
     cause: new Error("the peer closed the transport without a TLS close_notify (possible truncation)")
   })
+  // A ragged EOF (the transport ended without close_notify) is a failure, not an end.
+  const endOf = (eof: EndOfStream) =>
+    Effect.fail(standardCompatible && duplex?.transportEnded === true && !duplex.cleanEnd ? ragged : eof)
   const receive = (maxBytes?: number): Effect.Effect<Uint8Array, ReceiveError> =>
-    Effect.catchTag(
-      core.receive(maxBytes),
-      "EndOfStream",
-      (eof) => Effect.fail(standardCompatible && duplex?.transportEnded === true && !duplex.cleanEnd ? ragged : eof)
-    )
+    Effect.catchTag(core.receive(maxBytes), "EndOfStream", endOf)
+  const receiveBatch = Effect.catchTag(core.receiveBatch, "EndOfStream", endOf)
   // Standard-compatible close sends close_notify first (briefly waiting for it to leave).
   const sendCloseNotify = Effect.callback<void>((resume) => driver.sendCloseNotify(socket, () => resume(Effect.void)))
     .pipe(
@@ -180,7 +181,9 @@ const makeTlsStream = (
   )
   return makeByteStream({
     receive,
+    receiveBatch: () => receiveBatch,
     send: core.send,
+    sendAll: core.sendAll,
     sendEof: Effect.fail(
       new UnsupportedError({
         operation: "sendEof",

@@ -32,6 +32,14 @@ export class FdsTruncated extends Error {
   }
 }
 
+/** @internal A batch receive's bytes, and what a later recv met: the peer's EOF, or an error. */
+export interface BatchRead {
+  readonly chunks: readonly [Uint8Array, ...Array<Uint8Array>]
+  readonly bytes: number
+  readonly eof: boolean
+  readonly error: unknown
+}
+
 const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => (a.length === 0 ? b : Buffer.concat([a, b]))
 
 /** @internal */
@@ -78,6 +86,32 @@ export class AddonStreamDriver {
     const out = this.pending.length <= maxBytes ? this.pending : this.pending.subarray(0, maxBytes)
     this.pending = this.pending.subarray(out.length)
     return out
+  }
+
+  /**
+   * Every byte the socket has, for a batch receive (call it when `fill` found data): what
+   * `pending` holds, then more recvs in the same step until the socket has nothing now or
+   * `limit` bytes were taken, so the batch is bounded. An EOF or a syscall's error a later recv
+   * finds is returned, not thrown: the bytes before it come first, and the owner reports it on
+   * its next receive.
+   */
+  takeBatch(limit: number): BatchRead {
+    const first = this.takeBytes(Number.MAX_SAFE_INTEGER)
+    const chunks: [Uint8Array, ...Array<Uint8Array>] = [first]
+    let bytes = first.length
+    while (bytes < limit) {
+      let outcome: Fill
+      try {
+        outcome = this.fill(scratch.length)
+      } catch (error) {
+        return { chunks, bytes, eof: false, error }
+      }
+      if (outcome !== "data") return { chunks, bytes, eof: outcome === "eof", error: undefined }
+      const more = this.takeBytes(Number.MAX_SAFE_INTEGER)
+      chunks.push(more)
+      bytes += more.length
+    }
+    return { chunks, bytes, eof: false, error: undefined }
   }
 
   takeFds(): Array<number> {

@@ -46,17 +46,24 @@ export const peerWrite = (socket: net.Socket, data: Uint8Array | string): Effect
     socket.write(data, (error) => resume(error ? Effect.die(error) : Effect.void))
   })
 
-/** The peer half-closes. */
-export const peerEnd = (socket: net.Socket): Effect.Effect<void> => Effect.sync(() => socket.end())
+/** The peer writes `data` (if any) and then half-closes; completes once both are flushed. */
+export const peerEnd = (socket: net.Socket, data: Uint8Array | string = ""): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    socket.end(data, () => resume(Effect.void))
+  })
+
+/** Every byte the peer receives until the other side's EOF (bounded by the test timeout). */
+export const peerReadBytesToEnd = (socket: net.Socket): Effect.Effect<Buffer> =>
+  Effect.callback<Buffer>((resume) => {
+    const chunks: Array<Buffer> = []
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk))
+    socket.once("end", () => resume(Effect.succeed(Buffer.concat(chunks))))
+    socket.resume()
+  })
 
 /** Everything the peer receives until the other side's EOF, as text (bounded by the test timeout). */
 export const peerReadToEnd = (socket: net.Socket): Effect.Effect<string> =>
-  Effect.callback<string>((resume) => {
-    const chunks: Array<Buffer> = []
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk))
-    socket.once("end", () => resume(Effect.succeed(Buffer.concat(chunks).toString())))
-    socket.resume()
-  })
+  Effect.map(peerReadBytesToEnd(socket), (bytes) => bytes.toString())
 
 /** A raw client connected to `host:port`, destroyed with the scope. */
 export const rawClient = (host: string, port: number): Effect.Effect<net.Socket, Error, Scope.Scope> =>
