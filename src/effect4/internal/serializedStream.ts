@@ -5,53 +5,22 @@
  * nothing, so interrupting it leaves nothing half-sent; the turn passes to the next one.
  */
 import * as Effect from "effect/Effect"
+import { makeFifoTurns } from "../../internal/fifoTurns.js"
 import type { ByteStream } from "../ByteStream.js"
 import { make as makeByteStream } from "./byteStream.js"
 
-interface Ticket {
-  state: "waiting" | "granted" | "done"
-  wake: (() => void) | undefined
-}
-
 /** @internal A FIFO lock: no barging, so the order of arrival is the order of running. */
 export const makeFifoLock = () => {
-  const queue: Array<Ticket> = []
-  let busy = false
-
-  // Hands the lock to the first ticket still waiting, or frees it.
-  const grantNext = () => {
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-      if (next.state !== "waiting") continue
-      next.state = "granted"
-      next.wake?.()
-      return
-    }
-    busy = false
-  }
-
+  const turns = makeFifoTurns()
   return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
-        const ticket: Ticket = { state: "waiting", wake: undefined }
-        if (busy) queue.push(ticket)
-        else {
-          busy = true
-          ticket.state = "granted"
-        }
+        const ticket = turns.enter()
         const turn = ticket.state === "granted" ? Effect.void : Effect.callback<void>((resume) => {
           if (ticket.state === "granted") return resume(Effect.void)
           ticket.wake = () => resume(Effect.void)
         })
-        // Whatever ends this (success, failure, interruption while waiting or sending), the
-        // ticket is retired: a granted one passes the turn on, a waiting one is skipped later.
-        return Effect.ensuring(
-          restore(Effect.andThen(turn, effect)),
-          Effect.sync(() => {
-            const was = ticket.state
-            ticket.state = "done"
-            if (was === "granted") grantNext()
-          })
-        )
+        return Effect.ensuring(restore(Effect.andThen(turn, effect)), Effect.sync(() => turns.leave(ticket)))
       })
     )
 }
@@ -61,7 +30,10 @@ export const make = (inner: ByteStream): ByteStream => {
   const inTurn = makeFifoLock()
   return makeByteStream({
     receive: inner.receive,
+    receiveBatch: inner.receiveBatch,
     send: (data: Uint8Array | string) => inTurn(inner.send(data)),
+    // One turn for the whole batch: two fibers' batches never interleave.
+    sendAll: (chunks: Iterable<Uint8Array | string>) => inTurn(inner.sendAll(chunks)),
     sendEof: inTurn(inner.sendEof),
     close: inner.close,
     attributes: inner.attributes
