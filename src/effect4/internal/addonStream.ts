@@ -17,6 +17,7 @@ import { broken, closed } from "./errors.js"
 import { checkFdCount, checkMessage, resolveFds } from "./fds.js"
 import { FdWatcher } from "./fdWatcher.js"
 import { failBusy } from "./signal.js"
+import { register, type Side, Traffic } from "./telemetry.js"
 import { toUnixAddress } from "./unixPath.js"
 
 const busyReading = failBusy("reading from")
@@ -30,7 +31,10 @@ export class AddonStream {
   private writing = false
   private readonly watcher: FdWatcher
   readonly driver: AddonStreamDriver
-  constructor(addon: Addon, fd: number) {
+  /** Bytes in and out, flushed into the counters at close (telemetry.ts). */
+  readonly traffic: Traffic
+  constructor(addon: Addon, fd: number, side: Side) {
+    this.traffic = new Traffic("unix", side)
     this.watcher = new FdWatcher(addon, fd)
     this.driver = new AddonStreamDriver(addon, fd, this.watcher.poller)
   }
@@ -71,7 +75,12 @@ export class AddonStream {
     if (invalid) return Effect.fail(invalid)
     const fill = this.fillWith(() => this.driver.fill(maxBytes))
     // The bytes leave `pending` only in the last step, which nothing can interrupt.
-    return Effect.andThen(this.awaitData(fill), Effect.sync(() => this.driver.takeBytes(maxBytes)))
+    return Effect.andThen(this.awaitData(fill), Effect.sync(() => this.count(this.driver.takeBytes(maxBytes))))
+  }
+
+  private count(chunk: Uint8Array): Uint8Array {
+    this.traffic.addReceived(chunk.length)
+    return chunk
   }
 
   private receiveDefault: Effect.Effect<Uint8Array, ReceiveError> | undefined = undefined
@@ -90,7 +99,7 @@ export class AddonStream {
       if (invalid) return Effect.fail(invalid)
       return Effect.andThen(
         this.awaitData(this.fillWith(() => this.driver.fillWithFds(msglen, maxfds))),
-        Effect.sync(() => [this.driver.takeBytes(msglen), this.driver.takeFds()] as const)
+        Effect.sync(() => [this.count(this.driver.takeBytes(msglen)), this.driver.takeFds()] as const)
       )
     })
 
@@ -109,7 +118,10 @@ export class AddonStream {
       if (bad) return bad
       try {
         const sent = this.driver.sendFrom(bytes, offset, pendingFds)
-        if (sent > offset) pendingFds = undefined
+        if (sent > offset) {
+          pendingFds = undefined
+          this.traffic.addSent(sent - offset)
+        }
         offset = sent
       } catch (cause) {
         this.failure = broken("send", cause)
@@ -165,6 +177,7 @@ export class AddonStream {
 
   readonly close: Effect.Effect<void> = Effect.sync(() => {
     if (this.driver.closed) return
+    this.traffic.close()
     // libuv must forget the fd before the number can be reused.
     this.watcher.close()
     this.driver.close()
@@ -172,11 +185,11 @@ export class AddonStream {
 }
 
 /** @internal A UnixStream owning a connected addon socket. */
-export const make = (addon: Addon, fd: number): UnixStream => {
-  const core = new AddonStream(addon, fd)
+export const make = (addon: Addon, fd: number, side: Side): UnixStream => {
+  const core = new AddonStream(addon, fd, side)
   // Read once, now: SO_PEERCRED is what the kernel recorded when the peer connected.
   const credentials = core.driver.peerCredentials()
-  return makeByteStream({
+  const stream = makeByteStream({
     receive: core.receive,
     send: core.send,
     sendEof: core.sendEof,
@@ -192,4 +205,5 @@ export const make = (addon: Addon, fd: number): UnixStream => {
     // Passing the stream itself with sendFds passes the fd it owns.
     [OwnedFdKey]: () => (core.driver.closed ? undefined : fd)
   })
+  return register(stream, core.traffic)
 }

@@ -1,7 +1,7 @@
 /**
  * @internal
  * The Effect 4 edition's pull-mode ByteStream over the shared node:net stream driver (TCP,
- * UNIX or TLS); the same rules as the Effect 3 edition's, without its telemetry.
+ * UNIX or TLS); the same rules and byte accounting as the Effect 3 edition's.
  *
  * `receive` completes synchronously when a chunk is queued and otherwise parks the fiber on a
  * `Signal`; a chunk leaves the queue only in the final synchronous step, so an interrupted
@@ -16,6 +16,7 @@ import { BrokenResourceError, ClosedResourceError, InvalidArgumentError } from "
 import { checkMaxBytes, DEFAULT_MAX_BYTES, failEndOfStream, make as makeByteStream, toBytes } from "./byteStream.js"
 import { broken } from "./errors.js"
 import { failBusy, Signal } from "./signal.js"
+import { register, type Side, Traffic, type Transport } from "./telemetry.js"
 
 const busyWriting = failBusy("writing to")
 
@@ -39,7 +40,11 @@ export class NetStream {
     return d.writesDone >= d.waitingFor || d.writeError !== undefined || this.closed
   })
 
-  constructor(socket: net.Socket) {
+  /** Bytes in and out, flushed into the counters at close (telemetry.ts). */
+  readonly traffic: Traffic
+
+  constructor(socket: net.Socket, traffic: Traffic) {
+    this.traffic = traffic
     this.driver = new NetStreamDriver(socket, {
       readable: () => this.readable.wake(),
       written: () => this.written.wake(),
@@ -80,7 +85,7 @@ export class NetStream {
     // The final step: if another reader emptied the queue since our check (the runtime may
     // yield between the two), look again instead of returning nothing.
     const take: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() =>
-      d.queuedBytes > 0 ? Effect.succeed(d.take(maxBytes)) : receive
+      d.queuedBytes > 0 ? Effect.succeed(this.count(d.take(maxBytes))) : receive
     )
     const receive: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() => {
       if (this.closed || this.detached) return Effect.fail(new ClosedResourceError({ operation: "receive" }))
@@ -96,6 +101,11 @@ export class NetStream {
     })
     const waitThenReceive = Effect.andThen(this.readWait, receive)
     return receive
+  }
+
+  private count(chunk: Uint8Array): Uint8Array {
+    this.traffic.addReceived(chunk.length)
+    return chunk
   }
 
   /** Built in the constructor, once the driver exists. */
@@ -115,6 +125,7 @@ export class NetStream {
       if (d.error) return Effect.fail(broken("send", d.error))
       if (this.written.isBusy(fiber)) return busyWriting
       if (bytes.length === 0) return Effect.void
+      this.traffic.addSent(bytes.length)
       const outcome = d.write(bytes)
       if (outcome === WRITTEN) return Effect.void
       if (outcome === DESTROYED) return Effect.fail(broken("send", closedBeforeEnd))
@@ -151,6 +162,7 @@ export class NetStream {
   readonly close: Effect.Effect<void> = Effect.suspend(() => {
     if (!this.closed) {
       this.closed = true
+      this.traffic.close()
       this.driver.destroy()
       this.readable.wake()
       this.written.wake()
@@ -168,9 +180,11 @@ export class NetStream {
  */
 export const make = <A extends Attributes>(
   socket: net.Socket,
-  attributes: A
+  attributes: A,
+  transport: Transport,
+  side: Side
 ): ByteStream & { readonly attributes: A } => {
-  const core = new NetStream(socket)
+  const core = new NetStream(socket, new Traffic(transport, side))
   const stream = makeByteStream({
     receive: core.receive,
     send: core.send,
@@ -179,7 +193,7 @@ export const make = <A extends Attributes>(
     attributes
   })
   cores.set(stream, core)
-  return stream
+  return register(stream, core.traffic)
 }
 
 const cores = new WeakMap<ByteStream, NetStream>()
