@@ -11,13 +11,11 @@ import * as MetricBoundaries from "effect/MetricBoundaries"
 import {
   connectErrorReason,
   errorType,
-  HANDSHAKE_BUCKETS,
-  METRICS,
+  makeMetrics,
   type Side,
   Traffic as TrafficAccount,
   type TrafficSink,
-  type Transport,
-  TRANSPORTS
+  type Transport
 } from "./telemetryRules.js"
 
 export {
@@ -31,53 +29,35 @@ export {
   type Transport
 } from "./telemetryRules.js"
 
-const counter = (spec: keyof typeof METRICS) =>
-  Metric.counter(METRICS[spec].name, { description: METRICS[spec].description })
-
-/** @internal */
-export const connectionsAccepted = counter("connectionsAccepted")
-/** @internal */
-export const handlerFailures = counter("handlerFailures")
-/** @internal */
-export const handshakeFailures = counter("handshakeFailures")
-/** @internal */
-export const bytesSent = counter("bytesSent")
-/** @internal */
-export const bytesReceived = counter("bytesReceived")
-/** @internal */
-export const connectionsOpened = counter("connectionsOpened")
-/** @internal */
-export const connectionsActive = Metric.gauge(METRICS.connectionsActive.name, {
-  description: METRICS.connectionsActive.description
+const metrics = makeMetrics<
+  Metric.Metric.Counter<number>,
+  Metric.Metric.Gauge<number>,
+  Metric.Metric.Histogram<number>
+>({
+  counter: (spec) => Metric.counter(spec.name, { description: spec.description }),
+  gauge: (spec) => Metric.gauge(spec.name, { description: spec.description }),
+  histogram: (spec, buckets) => Metric.histogram(spec.name, MetricBoundaries.exponential(buckets), spec.description),
+  withAttributes: (metric, attributes) =>
+    Object.entries(attributes).reduce<Metric.Metric<any, any, any>>(
+      (m, [key, value]) => Metric.tagged(m, key, value),
+      metric
+    ) as typeof metric
 })
-/** @internal */
-export const connectErrors = counter("connectErrors")
-/** @internal */
-export const datagramsDropped = counter("datagramsDropped")
-/** @internal */
-export const tlsHandshakeDuration = Metric.histogram(
-  METRICS.tlsHandshakeDuration.name,
-  MetricBoundaries.exponential(HANDSHAKE_BUCKETS),
-  METRICS.tlsHandshakeDuration.description
-)
 
-const byTransport = <In, Out>(metric: Metric.Metric<any, In, Out>) =>
-  Object.fromEntries(TRANSPORTS.map((t) => [t, Metric.tagged(metric, "transport", t)])) as Record<
-    Transport,
-    Metric.Metric<any, In, Out>
-  >
-const sentBy = byTransport(bytesSent)
-const receivedBy = byTransport(bytesReceived)
-const activeBy = byTransport(connectionsActive)
-const openedBy = Object.fromEntries(
-  TRANSPORTS.map((t) => [
-    t,
-    {
-      client: connectionsOpened.pipe(Metric.tagged("transport", t), Metric.tagged("side", "client")),
-      server: connectionsOpened.pipe(Metric.tagged("transport", t), Metric.tagged("side", "server"))
-    }
-  ])
-) as Record<Transport, Record<Side, Metric.Metric.Counter<number>>>
+/** @internal Every metric of the library (`telemetryRules.METRICS`), in this edition's `Metric`. */
+export const {
+  bytesReceived,
+  bytesSent,
+  connectErrors,
+  connectionsAccepted,
+  connectionsActive,
+  connectionsOpened,
+  datagramsDropped,
+  handlerFailures,
+  handshakeFailures,
+  tlsHandshakeDuration
+} = metrics
+const { activeBy, openedBy, receivedBy, sentBy } = metrics
 const active: Record<Transport, number> = { tcp: 0, unix: 0, udp: 0 }
 const noTags: ReadonlyArray<never> = []
 

@@ -74,6 +74,51 @@ export const METRICS = {
 /** @internal The handshake histogram's buckets: 1 ms × 2ⁿ up to ~8 s (each edition's `exponential`). */
 export const HANDSHAKE_BUCKETS = { start: 0.001, factor: 2, count: 14 } as const
 
+/** @internal How one edition makes a metric from its spec, and a metric with attributes. */
+export interface MetricMaker<Counter, Gauge, Histogram> {
+  readonly counter: (spec: MetricSpec) => Counter
+  readonly gauge: (spec: MetricSpec) => Gauge
+  readonly histogram: (spec: MetricSpec, buckets: typeof HANDSHAKE_BUCKETS) => Histogram
+  readonly withAttributes: <M extends Counter | Gauge>(metric: M, attributes: Record<string, string>) => M
+}
+
+/**
+ * @internal
+ * Every metric of `METRICS` in one edition's `Metric`, and the series the byte accounting
+ * updates, made once (per transport, and per side for `connectionsOpened`).
+ */
+export const makeMetrics = <Counter, Gauge, Histogram>(make: MetricMaker<Counter, Gauge, Histogram>) => {
+  const { counter } = make
+  const metrics = {
+    connectionsAccepted: counter(METRICS.connectionsAccepted),
+    handlerFailures: counter(METRICS.handlerFailures),
+    handshakeFailures: counter(METRICS.handshakeFailures),
+    bytesSent: counter(METRICS.bytesSent),
+    bytesReceived: counter(METRICS.bytesReceived),
+    connectionsOpened: counter(METRICS.connectionsOpened),
+    connectionsActive: make.gauge(METRICS.connectionsActive),
+    connectErrors: counter(METRICS.connectErrors),
+    datagramsDropped: counter(METRICS.datagramsDropped),
+    tlsHandshakeDuration: make.histogram(METRICS.tlsHandshakeDuration, HANDSHAKE_BUCKETS)
+  }
+  const byTransport = <M extends Counter | Gauge>(metric: M) =>
+    Object.fromEntries(TRANSPORTS.map((t) => [t, make.withAttributes(metric, { transport: t })])) as Record<
+      Transport,
+      M
+    >
+  const openedBy = Object.fromEntries(TRANSPORTS.map((t) => [t, {
+    client: make.withAttributes(metrics.connectionsOpened, { transport: t, side: "client" }),
+    server: make.withAttributes(metrics.connectionsOpened, { transport: t, side: "server" })
+  }])) as Record<Transport, Record<Side, Counter>>
+  return {
+    ...metrics,
+    sentBy: byTransport(metrics.bytesSent),
+    receivedBy: byTransport(metrics.bytesReceived),
+    activeBy: byTransport(metrics.connectionsActive),
+    openedBy
+  }
+}
+
 /** @internal Where one edition's accounting lands: its metrics. Called per connection or per flush, never per message. */
 export interface TrafficSink {
   /** A stream connection opened; what it returns is handed back to `closed`. */

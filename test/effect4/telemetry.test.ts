@@ -15,7 +15,7 @@ import * as path from "node:path"
 import type { ByteStream } from "../../src/effect4/ByteStream.js"
 import * as Datagram from "../../src/effect4/Datagram/index.js"
 import { Listener, Socket } from "../../src/effect4/index.js"
-import * as telemetry from "../../src/effect4/internal/telemetry.js"
+import { metrics } from "../../src/effect4/internal/telemetry.js"
 import { FLUSH_BYTES } from "../../src/internal/telemetryRules.js"
 import { makeTestCerts, removeTestCerts } from "../helpers/certs.js"
 import { freePort, rawServer } from "./helpers/rawPeers.js"
@@ -28,8 +28,8 @@ const TOTAL = SIZES.reduce((a, b) => a + b, 0)
 const counter = (metric: Metric.Counter<number>, attributes: Record<string, string> = {}) =>
   Effect.map(Metric.value(Metric.withAttributes(metric, attributes)), (state) => state.count)
 const active = (transport: string) =>
-  Effect.map(Metric.value(Metric.withAttributes(telemetry.connectionsActive, { transport })), (s) => s.value)
-const handshakes = Effect.map(Metric.value(telemetry.tlsHandshakeDuration), (state) => state.count)
+  Effect.map(Metric.value(Metric.withAttributes(metrics.connectionsActive, { transport })), (s) => s.value)
+const handshakes = Effect.map(Metric.value(metrics.tlsHandshakeDuration), (state) => state.count)
 
 /** Every series of a metric, summed (any attributes): what `Metric.snapshot` exports. */
 const total = (id: string) =>
@@ -42,16 +42,16 @@ const total = (id: string) =>
 /** Every counter and gauge a scenario can move, by transport, read at once. */
 const readings = (transport: "tcp" | "unix" | "udp") =>
   Effect.all({
-    sent: counter(telemetry.bytesSent, { transport }),
-    received: counter(telemetry.bytesReceived, { transport }),
-    clients: counter(telemetry.connectionsOpened, { transport, side: "client" }),
-    servers: counter(telemetry.connectionsOpened, { transport, side: "server" }),
+    sent: counter(metrics.bytesSent, { transport }),
+    received: counter(metrics.bytesReceived, { transport }),
+    clients: counter(metrics.connectionsOpened, { transport, side: "client" }),
+    servers: counter(metrics.connectionsOpened, { transport, side: "server" }),
     active: active(transport),
-    accepted: counter(telemetry.connectionsAccepted),
-    handlerFailures: counter(telemetry.handlerFailures),
-    handshakeFailures: counter(telemetry.handshakeFailures),
+    accepted: counter(metrics.connectionsAccepted),
+    handlerFailures: counter(metrics.handlerFailures),
+    handshakeFailures: counter(metrics.handshakeFailures),
     handshakes,
-    dropped: counter(telemetry.datagramsDropped)
+    dropped: counter(metrics.datagramsDropped)
   })
 type Readings = Effect.Success<ReturnType<typeof readings>>
 const changes = (before: Readings, after: Readings): Readings =>
@@ -185,11 +185,11 @@ describe("telemetry (Effect 4)", () => {
   it.live("a refused connect counts in connect_errors under its reason; an argument error is not counted", () =>
     Effect.gen(function*() {
       const port = yield* freePort(HOST)
-      const refused0 = yield* counter(telemetry.connectErrors, { reason: "ConnectionRefused" })
+      const refused0 = yield* counter(metrics.connectErrors, { reason: "ConnectionRefused" })
       const all0 = yield* total("effect_sockets_connect_errors")
       const error = yield* Effect.flip(Effect.scoped(Socket.connectTcp(HOST, port)))
       expect(error).toMatchObject({ _tag: "ConnectError", reason: "ConnectionRefused" })
-      expect((yield* counter(telemetry.connectErrors, { reason: "ConnectionRefused" })) - refused0).toBe(1)
+      expect((yield* counter(metrics.connectErrors, { reason: "ConnectionRefused" })) - refused0).toBe(1)
       const invalid = yield* Effect.flip(Effect.scoped(Socket.connectTcp(HOST, -1)))
       expect(invalid._tag).toBe("InvalidArgumentError")
       expect((yield* total("effect_sockets_connect_errors")) - all0).toBe(1)
@@ -198,7 +198,7 @@ describe("telemetry (Effect 4)", () => {
       const missing = yield* Effect.flip(Effect.scoped(Socket.connectUnix(path.join(dir, "nobody.sock"))))
       expect(missing._tag).toBe("ConnectError")
       const reason = (missing as { reason: string }).reason
-      expect(yield* counter(telemetry.connectErrors, { reason })).toBeGreaterThanOrEqual(1)
+      expect(yield* counter(metrics.connectErrors, { reason })).toBeGreaterThanOrEqual(1)
       expect((yield* total("effect_sockets_connect_errors")) - all0).toBe(2)
     }))
 

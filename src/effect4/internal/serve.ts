@@ -13,7 +13,7 @@ import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import type { Listener, ServeError, ServeOptions } from "../Listener/index.js"
-import { addressAttributes, annotateFailure, connectionsAccepted, handlerFailures } from "./telemetry.js"
+import { addressAttributes, annotateFailure, metrics } from "./telemetry.js"
 import { checkOptions, checkPositiveInt, decodeDuration } from "./validate.js"
 
 const ACCEPT_BACKOFF = Duration.millis(100)
@@ -57,7 +57,7 @@ export const serve = <A extends ByteStream, E, R>(
           Cause.hasInterruptsOnly(cause) ?
             Effect.void :
             Effect.andThen(
-              Metric.update(handlerFailures, 1),
+              Metric.update(metrics.handlerFailures, 1),
               Effect.logError("effect-sockets: connection handler failed", cause).pipe(
                 Effect.annotateLogs("remoteAddress", stream.attributes.remoteAddress)
               )
@@ -75,7 +75,7 @@ export const serve = <A extends ByteStream, E, R>(
           // The stream passes to its handler's fiber before anything can interrupt us.
           Effect.flatMap((stream) =>
             Effect.andThen(
-              Metric.update(connectionsAccepted, 1),
+              Metric.update(metrics.connectionsAccepted, 1),
               FiberSet.run(fibers, Effect.interruptible(handle(stream)))
             )
           )

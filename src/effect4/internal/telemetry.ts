@@ -17,14 +17,12 @@ import {
   addressAttributes,
   connectErrorReason,
   errorType,
-  HANDSHAKE_BUCKETS,
-  METRICS,
+  makeMetrics,
   type Side,
   tlsAttributes,
   Traffic as TrafficAccount,
   type TrafficSink,
-  type Transport,
-  TRANSPORTS
+  type Transport
 } from "../../internal/telemetryRules.js"
 import type { ByteStream } from "../ByteStream.js"
 import type { TlsStream } from "../Socket/Tls.js"
@@ -38,49 +36,17 @@ export {
   type Transport
 } from "../../internal/telemetryRules.js"
 
-const counter = (spec: keyof typeof METRICS) =>
-  Metric.counter(METRICS[spec].name, { description: METRICS[spec].description })
-
-/** @internal */
-export const connectionsAccepted = counter("connectionsAccepted")
-/** @internal */
-export const handlerFailures = counter("handlerFailures")
-/** @internal */
-export const handshakeFailures = counter("handshakeFailures")
-/** @internal */
-export const bytesSent = counter("bytesSent")
-/** @internal */
-export const bytesReceived = counter("bytesReceived")
-/** @internal */
-export const connectionsOpened = counter("connectionsOpened")
-/** @internal */
-export const connectionsActive = Metric.gauge(METRICS.connectionsActive.name, {
-  description: METRICS.connectionsActive.description
-})
-/** @internal */
-export const connectErrors = counter("connectErrors")
-/** @internal */
-export const datagramsDropped = counter("datagramsDropped")
-/** @internal */
-export const tlsHandshakeDuration = Metric.histogram(METRICS.tlsHandshakeDuration.name, {
-  description: METRICS.tlsHandshakeDuration.description,
-  boundaries: Metric.exponentialBoundaries(HANDSHAKE_BUCKETS)
+/** @internal Every metric of the library (`telemetryRules.METRICS`) in Effect 4's `Metric`, and the series per transport. */
+export const metrics = makeMetrics<Metric.Counter<number>, Metric.Gauge<number>, Metric.Histogram<number>>({
+  counter: (spec) => Metric.counter(spec.name, { description: spec.description }),
+  gauge: (spec) => Metric.gauge(spec.name, { description: spec.description }),
+  histogram: (spec, buckets) =>
+    Metric.histogram(spec.name, { description: spec.description, boundaries: Metric.exponentialBoundaries(buckets) }),
+  withAttributes: (metric, attributes) =>
+    Metric.withAttributes(metric as Metric.Metric<any, any>, attributes) as typeof metric
 })
 
-const byTransport = <M extends Metric.Metric<any, any>>(metric: M) =>
-  Object.fromEntries(TRANSPORTS.map((t) => [t, Metric.withAttributes(metric, { transport: t })])) as Record<
-    Transport,
-    M
-  >
-const sentBy = byTransport(bytesSent)
-const receivedBy = byTransport(bytesReceived)
-const activeBy = byTransport(connectionsActive)
-const openedBy = Object.fromEntries(
-  TRANSPORTS.map((t) => [t, {
-    client: Metric.withAttributes(connectionsOpened, { transport: t, side: "client" }),
-    server: Metric.withAttributes(connectionsOpened, { transport: t, side: "server" })
-  }])
-) as Record<Transport, Record<Side, Metric.Counter<number>>>
+const { activeBy, openedBy, receivedBy, sentBy } = metrics
 
 /** The context whose registry an update made from plain code goes to (see the module's note). */
 const contextNow = (): Context.Context<never> => Fiber.getCurrent()?.context ?? Context.empty()
@@ -95,7 +61,7 @@ const sink: TrafficSink = {
   closed: (transport, opened) => activeBy[transport].modifyUnsafe(-1, opened as Context.Context<never>),
   sent: (transport, bytes) => sentBy[transport].updateUnsafe(bytes, contextNow()),
   received: (transport, bytes) => receivedBy[transport].updateUnsafe(bytes, contextNow()),
-  dropped: (datagrams) => datagramsDropped.updateUnsafe(datagrams, contextNow())
+  dropped: (datagrams) => metrics.datagramsDropped.updateUnsafe(datagrams, contextNow())
 }
 
 /**
@@ -122,7 +88,7 @@ export const recordConnectFailure = (error: { readonly _tag: string }): Effect.E
   const reason = connectErrorReason(error)
   return Effect.andThen(
     Effect.annotateCurrentSpan("error.type", errorType(error)),
-    reason === undefined ? Effect.void : Metric.update(Metric.withAttributes(connectErrors, { reason }), 1)
+    reason === undefined ? Effect.void : Metric.update(Metric.withAttributes(metrics.connectErrors, { reason }), 1)
   )
 }
 
@@ -142,7 +108,7 @@ export const observeHandshake = <E>(
       Effect.tap((stream) => Effect.annotateCurrentSpan(tlsAttributes(stream.attributes))),
       annotateFailure,
       Effect.ensuring(
-        Effect.suspend(() => Metric.update(tlsHandshakeDuration, (performance.now() - started) / 1000))
+        Effect.suspend(() => Metric.update(metrics.tlsHandshakeDuration, (performance.now() - started) / 1000))
       ),
       Effect.withSpan("Socket.wrapTls", {
         kind: serverSide ? "server" : "client",

@@ -15,7 +15,7 @@ import { InvalidArgumentError } from "../NetError.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 import { asServe, fromAccept } from "./listener.js"
 import { serve } from "./serve.js"
-import { errorType, handshakeFailures } from "./telemetry.js"
+import { errorType, metrics } from "./telemetry.js"
 import { driverOptions, handshake, invalidTlsOptions } from "./tls.js"
 
 /** The default handshake timeout of TLS listeners. */
@@ -71,7 +71,7 @@ export const make = <A extends ByteStream, Address extends SocketAddress>(
             Effect.andThen(
               // The connection's span says why it ended (the handshake's own span too).
               Effect.andThen(
-                Metric.update(handshakeFailures, 1),
+                Metric.update(metrics.handshakeFailures, 1),
                 Effect.annotateCurrentSpan("error.type", errorType(error))
               ),
               Effect.logWarning(handshakeWarning(error, stream.attributes.remoteAddress)).pipe(
