@@ -143,13 +143,7 @@ const observeHandshake = <E>(
   Effect.suspend(() => {
     const started = performance.now()
     return self.pipe(
-      Effect.tap((stream) => {
-        const { cipher, tlsVersion } = stream.attributes
-        const attributes: Record<string, string> = { "tls.protocol.name": "tls" }
-        if (tlsVersion !== null) attributes["tls.protocol.version"] = tlsVersion.replace(/^TLSv/, "")
-        if (cipher !== null) attributes["tls.cipher"] = cipher.standardName
-        return Effect.annotateCurrentSpan(attributes)
-      }),
+      Effect.tap((stream) => Effect.annotateCurrentSpan(telemetry.tlsAttributes(stream.attributes))),
       telemetry.annotateFailure,
       Effect.ensuring(
         Effect.suspend(() => Metric.update(telemetry.tlsHandshakeDuration, (performance.now() - started) / 1000))

@@ -222,7 +222,7 @@ export const createTcpListener: {
         return formatHostPort(a.host, a.port)
       }).join(", "),
       backlog,
-      wrap: perConnection ? tcp.makeAcceptedTcpStream(socketOptions) : tcp.makeTcpStream
+      wrap: perConnection ? tcp.makeAcceptedTcpStream(socketOptions) : (socket) => tcp.makeTcpStream(socket, "server")
     })
     yield* Effect.addFinalizer(() => listener.close)
     return tls ? tlsListener.make(listener, tls) : listener

@@ -13,6 +13,7 @@ import { interleave } from "../../internal/addressOrder.js"
 import { ipFamily, type ResolvedAddress } from "../../internal/driver/dns.js"
 import type { ByteStream, InetAddress } from "../ByteStream.js"
 import * as tcp from "../internal/tcp.js"
+import * as telemetry from "../internal/telemetry.js"
 import { invalidTlsOptions } from "../internal/tls.js"
 import { checkHost, checkOptions, checkPort, checkTcpSocketOptions, decodeDuration } from "../internal/validate.js"
 import {
@@ -171,6 +172,7 @@ export const connectTcp: {
         "network.peer.port": stream.attributes.remoteAddress.port
       })
     ),
+    Effect.tapError(telemetry.recordConnectFailure),
     Effect.withSpan("Socket.connectTcp", {
       kind: "client",
       attributes: { "network.transport": "tcp", "server.address": host, "server.port": port }
@@ -288,7 +290,7 @@ const raceAttempts = (
       const settled = yield* Deferred.make<void>()
       const onConnected = (socket: net.Socket) =>
         Effect.gen(function*() {
-          const stream = tcp.makeTcpStream(socket)
+          const stream = tcp.makeTcpStream(socket, "client")
           if (yield* Deferred.succeed(winner, stream)) {
             yield* Scope.addFinalizer(scope, stream.close)
             yield* Effect.annotateCurrentSpan(OUTCOME, "won")

@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import type { ByteStream, ReceiveError, SendError, UnixAddress } from "../ByteStream.js"
+import * as telemetry from "../internal/telemetry.js"
 import { toPathBytes } from "../internal/unixPath.js"
 import * as unixStream from "../internal/unixStream.js"
 import type { ConnectError, InvalidArgumentError, UnsupportedError } from "../NetError.js"
@@ -93,6 +94,7 @@ export const connectUnix = (
       (stream) => stream.close
     )
   }).pipe(
+    Effect.tapError(telemetry.recordConnectFailure),
     Effect.withSpan("Socket.connectUnix", {
       kind: "client",
       attributes: {

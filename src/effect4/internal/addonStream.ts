@@ -26,6 +26,7 @@ import { broken, closed } from "./errors.js"
 import { checkFdCount, checkMessage, resolveFds } from "./fds.js"
 import { FdWatcher } from "./fdWatcher.js"
 import { failBusy } from "./signal.js"
+import { register, type Side, Traffic } from "./telemetry.js"
 import { toUnixAddress } from "./unixPath.js"
 
 const busyReading = failBusy("reading from")
@@ -39,7 +40,10 @@ export class AddonStream {
   private writing = false
   private readonly watcher: FdWatcher
   readonly driver: AddonStreamDriver
-  constructor(addon: Addon, fd: number) {
+  /** Bytes in and out, flushed into the counters at close (telemetry.ts). */
+  readonly traffic: Traffic
+  constructor(addon: Addon, fd: number, side: Side) {
+    this.traffic = new Traffic("unix", side)
     this.watcher = new FdWatcher(addon, fd)
     this.driver = new AddonStreamDriver(addon, fd, this.watcher.poller)
   }
@@ -80,7 +84,12 @@ export class AddonStream {
     if (invalid) return Effect.fail(invalid)
     const fill = this.fillWith(() => this.driver.fill(maxBytes))
     // The bytes leave `pending` only in the last step, which nothing can interrupt.
-    return Effect.andThen(this.awaitData(fill), Effect.sync(() => this.driver.takeBytes(maxBytes)))
+    return Effect.andThen(this.awaitData(fill), Effect.sync(() => this.count(this.driver.takeBytes(maxBytes))))
+  }
+
+  private count(chunk: Uint8Array): Uint8Array {
+    this.traffic.addReceived(chunk.length)
+    return chunk
   }
 
   /**
@@ -96,8 +105,9 @@ export class AddonStream {
 
   private batchReceive: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, ReceiveError> | undefined = undefined
 
-  /** Keeps what stopped a batch read (the peer's EOF, an error) for the next receive. */
+  /** Counts a batch read's bytes and keeps what stopped it (the peer's EOF, an error) for the next receive. */
   private keepEnding(batch: BatchRead): BatchRead {
+    this.traffic.addReceived(batch.bytes)
     if (batch.eof) this.eof = true
     if (batch.error !== undefined) this.failure = broken("receive", batch.error)
     return batch
@@ -119,7 +129,7 @@ export class AddonStream {
       if (invalid) return Effect.fail(invalid)
       return Effect.andThen(
         this.awaitData(this.fillWith(() => this.driver.fillWithFds(msglen, maxfds))),
-        Effect.sync(() => [this.driver.takeBytes(msglen), this.driver.takeFds()] as const)
+        Effect.sync(() => [this.count(this.driver.takeBytes(msglen)), this.driver.takeFds()] as const)
       )
     })
 
@@ -138,7 +148,10 @@ export class AddonStream {
       if (bad) return bad
       try {
         const sent = this.driver.sendFrom(bytes, offset, pendingFds)
-        if (sent > offset) pendingFds = undefined
+        if (sent > offset) {
+          pendingFds = undefined
+          this.traffic.addSent(sent - offset)
+        }
         offset = sent
       } catch (cause) {
         this.failure = broken("send", cause)
@@ -209,6 +222,7 @@ export class AddonStream {
 
   readonly close: Effect.Effect<void> = Effect.sync(() => {
     if (this.driver.closed) return
+    this.traffic.close()
     // libuv must forget the fd before the number can be reused.
     this.watcher.close()
     this.driver.close()
@@ -216,11 +230,11 @@ export class AddonStream {
 }
 
 /** @internal A UnixStream owning a connected addon socket. */
-export const make = (addon: Addon, fd: number): UnixStream => {
-  const core = new AddonStream(addon, fd)
+export const make = (addon: Addon, fd: number, side: Side): UnixStream => {
+  const core = new AddonStream(addon, fd, side)
   // Read once, now: SO_PEERCRED is what the kernel recorded when the peer connected.
   const credentials = core.driver.peerCredentials()
-  return makeByteStream({
+  const stream = makeByteStream({
     receive: core.receive,
     receiveBatch: core.receiveBatch,
     send: core.send,
@@ -238,4 +252,5 @@ export const make = (addon: Addon, fd: number): UnixStream => {
     // Passing the stream itself with sendFds passes the fd it owns.
     [OwnedFdKey]: () => (core.driver.closed ? undefined : fd)
   })
+  return register(stream, core.traffic)
 }

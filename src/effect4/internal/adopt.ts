@@ -59,9 +59,9 @@ export const streamFromFd = (
     inspectAs(fd, "Socket.fromFd", "connected stream"),
     ({ addon, fd, info }) =>
       adopting((): TcpStream | UnixStream => {
-        if (info.domain !== "unix") return tcp.makeTcpStream(driver.netSocketFromFd(fd))
+        if (info.domain !== "unix") return tcp.makeTcpStream(driver.netSocketFromFd(fd), "client")
         addon.setNonBlocking(fd)
-        return addonStream.make(addon, fd)
+        return addonStream.make(addon, fd, "client")
       })
   )
 
@@ -70,10 +70,10 @@ export const streamFromNetSocket = (socket: net.Socket): Effect.Effect<TcpStream
   Effect.gen(function*() {
     const kind = driver.netSocketKind(socket)
     if (kind === "unusable") return yield* fail(rules.unusableNetSocket)
-    if (kind === "tcp") return tcp.makeTcpStream(socket)
+    if (kind === "tcp") return tcp.makeTcpStream(socket, "client")
     const addon = yield* Effect.result(loadAddon("Socket.fromNetSocket"))
     const names = rules.netSocketNames(addon._tag === "Success" ? addon.success : undefined, socket)
-    return unixStream.fromNetSocket(socket, names, rules.NET_SOCKET_FDS_WHY)
+    return unixStream.fromNetSocket(socket, names, rules.NET_SOCKET_FDS_WHY, "client")
   })
 
 /**
@@ -106,7 +106,7 @@ export const listenerFromFd = (
       addresses: [address],
       description: formatHostPort(address.host, address.port),
       backlog,
-      wrap: tcp.makeTcpStream
+      wrap: (socket) => tcp.makeTcpStream(socket, "server")
     })
   })
 

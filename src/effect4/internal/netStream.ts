@@ -1,7 +1,7 @@
 /**
  * @internal
  * The Effect 4 edition's pull-mode ByteStream over the shared node:net stream driver (TCP,
- * UNIX or TLS); the same rules as the Effect 3 edition's, without its telemetry.
+ * UNIX or TLS); the same rules and byte accounting as the Effect 3 edition's.
  *
  * `receive` completes synchronously when a chunk is queued and otherwise parks the fiber on a
  * `Signal`; a chunk leaves the queue only in the final synchronous step, so an interrupted
@@ -27,6 +27,7 @@ import {
 } from "./byteStream.js"
 import { broken } from "./errors.js"
 import { failBusy, Signal } from "./signal.js"
+import { register, type Side, Traffic, type Transport } from "./telemetry.js"
 
 const busyWriting = failBusy("writing to")
 
@@ -50,7 +51,11 @@ export class NetStream {
     return d.writesDone >= d.waitingFor || d.writeError !== undefined || this.closed
   })
 
-  constructor(socket: net.Socket) {
+  /** Bytes in and out, flushed into the counters at close (telemetry.ts). */
+  readonly traffic: Traffic
+
+  constructor(socket: net.Socket, traffic: Traffic) {
+    this.traffic = traffic
     this.driver = new NetStreamDriver(socket, {
       readable: () => this.readable.wake(),
       written: () => this.written.wake(),
@@ -105,7 +110,7 @@ export class NetStream {
   /** One receive of at most `maxBytes`, built once per size. */
   private makeReceive(maxBytes: number): Effect.Effect<Uint8Array, ReceiveError> {
     const invalid = checkMaxBytes(maxBytes)
-    return invalid ? Effect.fail(invalid) : this.reader(() => this.driver.take(maxBytes))
+    return invalid ? Effect.fail(invalid) : this.reader(() => this.count(this.driver.take(maxBytes)))
   }
 
   /**
@@ -113,7 +118,7 @@ export class NetStream {
    * `takeAll` runs only while the queue holds bytes, so the batch is never empty.
    */
   private makeReceiveBatch(): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, ReceiveError> {
-    return this.reader(() => this.driver.takeAll() as unknown as NonEmptyReadonlyArray<Uint8Array>)
+    return this.reader(() => this.countAll(this.driver.takeAll() as unknown as NonEmptyReadonlyArray<Uint8Array>))
   }
 
   /** Built in the constructor, once the driver exists. */
@@ -134,6 +139,16 @@ export class NetStream {
     return undefined
   }
 
+  private count(chunk: Uint8Array): Uint8Array {
+    this.traffic.addReceived(chunk.length)
+    return chunk
+  }
+
+  private countAll(chunks: NonEmptyReadonlyArray<Uint8Array>): NonEmptyReadonlyArray<Uint8Array> {
+    for (const chunk of chunks) this.traffic.addReceived(chunk.length)
+    return chunks
+  }
+
   /** Built in the constructor, once the driver exists. */
   private readonly receiveDefault: Effect.Effect<Uint8Array, ReceiveError>
 
@@ -147,6 +162,7 @@ export class NetStream {
       const refused = this.sendRefusal(fiber)
       if (refused) return refused
       if (bytes.length === 0) return Effect.void
+      this.traffic.addSent(bytes.length)
       return this.outcome(this.driver.write(bytes))
     })
 
@@ -158,6 +174,7 @@ export class NetStream {
       const refused = this.sendRefusal(fiber)
       if (refused) return refused
       if (batch.chunks.length === 0) return Effect.void
+      this.traffic.addSent(batch.bytes)
       return this.outcome(this.driver.writeAll(batch.chunks))
     })
 
@@ -208,6 +225,7 @@ export class NetStream {
   readonly close: Effect.Effect<void> = Effect.suspend(() => {
     if (!this.closed) {
       this.closed = true
+      this.traffic.close()
       this.driver.destroy()
       this.readable.wake()
       this.written.wake()
@@ -225,9 +243,11 @@ export class NetStream {
  */
 export const make = <A extends Attributes>(
   socket: net.Socket,
-  attributes: A
+  attributes: A,
+  transport: Transport,
+  side: Side
 ): ByteStream & { readonly attributes: A } => {
-  const core = new NetStream(socket)
+  const core = new NetStream(socket, new Traffic(transport, side))
   const stream = makeByteStream({
     receive: core.receive,
     receiveBatch: () => core.receiveBatch,
@@ -238,7 +258,7 @@ export const make = <A extends Attributes>(
     attributes
   })
   cores.set(stream, core)
-  return stream
+  return register(stream, core.traffic)
 }
 
 const cores = new WeakMap<ByteStream, NetStream>()

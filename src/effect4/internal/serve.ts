@@ -8,10 +8,12 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
+import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import type { ByteStream, SocketAddress } from "../ByteStream.js"
 import type { Listener, ServeError, ServeOptions } from "../Listener/index.js"
+import { addressAttributes, annotateFailure, metrics } from "./telemetry.js"
 import { checkOptions, checkPositiveInt, decodeDuration } from "./validate.js"
 
 const ACCEPT_BACKOFF = Duration.millis(100)
@@ -43,15 +45,22 @@ export const serve = <A extends ByteStream, E, R>(
     const handle = (stream: A): Effect.Effect<void, E, Exclude<R, Scope.Scope>> => {
       // One span per connection; the handler runs inside it (its own spans are children).
       const run = Effect.scoped(handler(stream)).pipe(
+        annotateFailure,
         Effect.ensuring(stream.close),
-        Effect.withSpan("Listener.connection", { kind: "server" })
+        Effect.withSpan("Listener.connection", {
+          kind: "server",
+          attributes: addressAttributes(stream.attributes, true)
+        })
       )
       const guarded = failFast ? run : run.pipe(
         Effect.catchCause((cause) =>
           Cause.hasInterruptsOnly(cause) ?
             Effect.void :
-            Effect.logError("effect-sockets: connection handler failed", cause).pipe(
-              Effect.annotateLogs("remoteAddress", stream.attributes.remoteAddress)
+            Effect.andThen(
+              Metric.update(metrics.handlerFailures, 1),
+              Effect.logError("effect-sockets: connection handler failed", cause).pipe(
+                Effect.annotateLogs("remoteAddress", stream.attributes.remoteAddress)
+              )
             )
         )
       )
@@ -64,7 +73,12 @@ export const serve = <A extends ByteStream, E, R>(
         restore(listener.acceptUnscoped).pipe(
           Effect.tapError(() => permits ? Semaphore.release(permits, 1) : Effect.void),
           // The stream passes to its handler's fiber before anything can interrupt us.
-          Effect.flatMap((stream) => FiberSet.run(fibers, Effect.interruptible(handle(stream))))
+          Effect.flatMap((stream) =>
+            Effect.andThen(
+              Metric.update(metrics.connectionsAccepted, 1),
+              FiberSet.run(fibers, Effect.interruptible(handle(stream)))
+            )
+          )
         )
       )
     ).pipe(

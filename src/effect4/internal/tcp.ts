@@ -18,6 +18,7 @@ import {
 import type { TcpStream } from "../Socket/Tcp.js"
 import { broken, closed } from "./errors.js"
 import * as netStream from "./netStream.js"
+import type { Side } from "./telemetry.js"
 
 /** @internal The resolver's answers for `host`, in the resolver's order. */
 export const lookup = (host: string, family: 0 | 4 | 6 = 0): Effect.Effect<Array<dns.ResolvedAddress>, ResolveError> =>
@@ -62,7 +63,8 @@ export const bind = (options: driver.BindOptions): Effect.Effect<net.Server, Err
   })
 
 /** @internal A TcpStream owning a connected TCP socket (client or accepted). */
-export const makeTcpStream = (socket: net.Socket): TcpStream => netStream.make(socket, driver.inetAttributes(socket))
+export const makeTcpStream = (socket: net.Socket, side: Side): TcpStream =>
+  netStream.make(socket, driver.inetAttributes(socket), "tcp", side)
 
 /**
  * @internal
@@ -76,7 +78,7 @@ export const makeAcceptedTcpStream =
       const failed = driver.applySocketOptions(socket, options)
       if (failed) socket.destroy(failed)
     }
-    return makeTcpStream(socket)
+    return makeTcpStream(socket, "server")
   }
 
 /** @internal Applies validated socket options to an open TCP stream of ours. */

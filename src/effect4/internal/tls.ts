@@ -31,6 +31,7 @@ import {
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 import { make as makeByteStream } from "./byteStream.js"
 import { detachSocket, NetStream } from "./netStream.js"
+import { observeHandshake, stopCounting, Traffic } from "./telemetry.js"
 import { pumpedDuplex } from "./tlsPump.js"
 import { durationOrError, toError } from "./validate.js"
 
@@ -85,6 +86,7 @@ const claimed = new WeakSet<ByteStream>()
 export const claim = (inner: ByteStream): ClosedResourceError | undefined => {
   if (claimed.has(inner)) return new ClosedResourceError({ operation: "start TLS on it (a TLS session owns it)" })
   claimed.add(inner)
+  stopCounting(inner)
   return undefined
 }
 
@@ -130,9 +132,7 @@ export const handshake = (
     duration: timeout,
     orElse: () => Effect.fail(new TlsError({ reason: "HandshakeTimeout", code: undefined }))
   })
-  return timed.pipe(
-    Effect.withSpan("Socket.wrapTls", { kind: (options.serverSide ?? false) ? "server" : "client" })
-  )
+  return observeHandshake(timed, inner, options.serverSide ?? false)
 }
 
 /**
@@ -155,7 +155,7 @@ const makeTlsStream = (
   options: TlsOptions
 ): TlsStream => {
   // The session's plaintext, under its transport's tag; the connection was counted by `inner`.
-  const core = new NetStream(socket)
+  const core = new NetStream(socket, new Traffic(inner.attributes.family === "unix" ? "unix" : "tcp", undefined))
   const standardCompatible = options.standardCompatible ?? true
   const ragged = new BrokenResourceError({
     reason: "UnexpectedEof",

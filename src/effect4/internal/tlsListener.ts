@@ -5,6 +5,7 @@
  * else; a failed handshake is logged once with its cause and the server goes on.
  */
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
 import { createContext } from "../../internal/driver/tls.js"
 import { handshakeWarning } from "../../internal/tlsRules.js"
@@ -14,6 +15,7 @@ import { InvalidArgumentError } from "../NetError.js"
 import type { TlsOptions, TlsStream } from "../Socket/Tls.js"
 import { asServe, fromAccept } from "./listener.js"
 import { serve } from "./serve.js"
+import { errorType, metrics } from "./telemetry.js"
 import { driverOptions, handshake, invalidTlsOptions } from "./tls.js"
 
 /** The default handshake timeout of TLS listeners. */
@@ -68,7 +70,10 @@ export const make = <A extends ByteStream, Address extends SocketAddress>(
           onFailure: (error) =>
             Effect.andThen(
               // The connection's span says why it ended (the handshake's own span too).
-              Effect.annotateCurrentSpan("error.type", "reason" in error ? error.reason : error._tag),
+              Effect.andThen(
+                Metric.update(metrics.handshakeFailures, 1),
+                Effect.annotateCurrentSpan("error.type", errorType(error))
+              ),
               Effect.logWarning(handshakeWarning(error, stream.attributes.remoteAddress)).pipe(
                 Effect.annotateLogs({ error: error._tag, reason: "reason" in error ? error.reason : error._tag })
               )

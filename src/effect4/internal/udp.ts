@@ -25,6 +25,7 @@ import { toBytes } from "./byteStream.js"
 import { DatagramQueue } from "./datagramQueue.js"
 import { broken, connectFailed, listenFailed } from "./errors.js"
 import { resolveFirst } from "./tcp.js"
+import { Traffic } from "./telemetry.js"
 import { check, checkHost, checkPort, checkPositiveInt, checkReusePort, toError } from "./validate.js"
 
 const DEFAULT_QUEUE = 1024
@@ -34,6 +35,8 @@ export interface Core<A> {
   readonly driver: UdpDriver
   readonly queue: DatagramQueue<A>
   readonly family: "IPv4" | "IPv6"
+  /** Bytes in (as they arrive) and out, flushed into the counters at close (telemetry.ts). */
+  readonly traffic: Traffic
   /** Closes once, whoever asks first; completes when the port is free. */
   readonly close: Effect.Effect<void>
 }
@@ -156,17 +159,25 @@ export const openCore = <A>(
   Effect.gen(function*() {
     const queue = new DatagramQueue<A>(queueSize)
     const driver = new UdpDriver(family, options.reusePort, options)
+    const traffic = new Traffic("udp", undefined)
     const close = Effect.callback<void>((resume) => {
       const open = !driver.closing
       driver.close(() => resume(Effect.void))
-      // Last: Effect 4 runs a woken receiver at once, and it must find the socket closing.
-      if (open) queue.close()
+      if (open) {
+        traffic.close()
+        traffic.addDropped(queue.dropped)
+        // Last: Effect 4 runs a woken receiver at once, and it must find the socket closing.
+        queue.close()
+      }
     })
     const description = "fd" in target ? `fd ${target.fd}` : formatHostPort(target.address, target.port)
     yield* Effect.acquireRelease(
       Effect.callback<void, ListenError>((resume) => {
         driver.bind(target, {
-          message: (payload, host, port) => queue.offer(toItem(payload, host, port)),
+          message: (payload, host, port) => {
+            traffic.addReceived(payload.length)
+            queue.offer(toItem(payload, host, port))
+          },
           error: (cause) => queue.fail(broken("receive", cause))
         }, (cause) => {
           resume(cause ? Effect.fail(listenFailed(description, cause)) : Effect.void)
@@ -174,7 +185,7 @@ export const openCore = <A>(
       }),
       () => close
     )
-    return { driver, queue, family: family === 6 ? "IPv6" as const : "IPv4" as const, close }
+    return { driver, queue, family: family === 6 ? "IPv6" as const : "IPv4" as const, traffic, close }
   })
 
 /**
@@ -210,7 +221,11 @@ export const sendOne = (
     }
     return Effect.callback<void, DatagramSendError>((resume) => {
       try {
-        core.driver.send(bytes, port, host, (cause) => resume(cause ? Effect.fail(broken("send", cause)) : Effect.void))
+        core.driver.send(bytes, port, host, (cause) => {
+          if (cause) return resume(Effect.fail(broken("send", cause)))
+          core.traffic.addSent(bytes.length)
+          resume(Effect.void)
+        })
       } catch (cause) {
         resume(
           Effect.fail(new InvalidArgumentError({ argument: "payload", why: String((cause as Error).message ?? cause) }))

@@ -17,6 +17,7 @@ import { broken, closed, listenFailed } from "./errors.js"
 import { FdWatcher } from "./fdWatcher.js"
 import { loadAddon } from "./native.js"
 import { failBusy } from "./signal.js"
+import { Traffic } from "./telemetry.js"
 import { clearStale, describePath, toPathBytes } from "./unixPath.js"
 import { check, checkOptions, checkPositiveInt } from "./validate.js"
 
@@ -29,6 +30,8 @@ const busyReading = failBusy("reading from")
 export class DatagramCore {
   readonly watcher: FdWatcher
   readonly driver: driver.UnixDatagramDriver
+  /** Bytes in and out, flushed into the counters at close (telemetry.ts). */
+  readonly traffic = new Traffic("unix", undefined)
   /**
    * Set before anything is woken at close: Effect 4 runs a woken receiver at once, and it must
    * find the socket closed rather than poll a poller that is gone.
@@ -74,6 +77,7 @@ export class DatagramCore {
       }
       const [payload, sender] = d.pending!
       d.pending = undefined
+      this.traffic.addReceived(payload.length)
       out.push(shape(payload, sender))
     }
     if (out.length > 0) return Effect.succeed(out as unknown as NonEmptyReadonlyArray<A>)
@@ -97,7 +101,11 @@ export class DatagramCore {
     const attempt: Effect.Effect<void, DatagramSendError> = Effect.suspend(() => {
       if (this.closing) return Effect.fail(closed("send"))
       try {
-        return this.driver.send(bytes, path) ? Effect.void : Effect.andThen(Effect.sleep(FULL_QUEUE_RETRY), attempt)
+        if (this.driver.send(bytes, path)) {
+          this.traffic.addSent(bytes.length)
+          return Effect.void
+        }
+        return Effect.andThen(Effect.sleep(FULL_QUEUE_RETRY), attempt)
       } catch (cause) {
         return Effect.fail(broken("send", cause))
       }
@@ -108,6 +116,7 @@ export class DatagramCore {
   readonly close: Effect.Effect<void> = Effect.sync(() => {
     if (this.closing) return
     this.closing = true
+    this.traffic.close()
     this.watcher.close()
     this.driver.close()
   })

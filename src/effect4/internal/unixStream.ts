@@ -21,6 +21,7 @@ import * as listener from "./listener.js"
 import { loadAddon } from "./native.js"
 import * as netStream from "./netStream.js"
 import { failBusy } from "./signal.js"
+import type { Side } from "./telemetry.js"
 import { describePath, toUnixAddress } from "./unixPath.js"
 
 /** How long to wait before retrying a connect that found the listener's queue full (EAGAIN). */
@@ -73,7 +74,7 @@ export const connectWithAddon = (addon: Addon, path: Buffer): Effect.Effect<Unix
     })
     return Effect.interruptible(attempt).pipe(
       Effect.onExit((exit) => (exit._tag === "Failure" ? Effect.sync(() => driver.close(addon, fd)) : Effect.void)),
-      Effect.map(() => addonStream.make(addon, fd))
+      Effect.map(() => addonStream.make(addon, fd, "client"))
     )
   })
 
@@ -93,7 +94,8 @@ const unsupportedFds = (why: string) => {
 export const fromNetSocket = (
   socket: net.Socket,
   addresses: { readonly local: Uint8Array | null; readonly remote: Uint8Array | null },
-  why: string
+  why: string,
+  side: Side
 ): UnixStream => {
   const stream = netStream.make(
     socket,
@@ -101,7 +103,9 @@ export const fromNetSocket = (
       family: "unix" as const,
       localAddress: toUnixAddress(addresses.local),
       remoteAddress: toUnixAddress(addresses.remote)
-    }
+    },
+    "unix",
+    side
   )
   return Object.assign(stream, unsupportedFds(why))
 }
@@ -111,7 +115,7 @@ export const connectWithNet = (path: Buffer, why: string): Effect.Effect<UnixStr
   Effect.callback<UnixStream, ConnectError>((resume) => {
     const cancel = driver.connectNet(path, (cause, socket) => {
       if (cause) resume(Effect.fail(connectError(path, cause)))
-      else resume(Effect.succeed(fromNetSocket(socket!, { local: null, remote: path }, why)))
+      else resume(Effect.succeed(fromNetSocket(socket!, { local: null, remote: path }, why, "client")))
     })
     return Effect.sync(cancel)
   })
@@ -151,7 +155,7 @@ export const listenerOnFd = (
       } catch (cause) {
         return Effect.fail(listenFailed(describePath(path), cause))
       }
-      if (client !== undefined) return Effect.succeed(addonStream.make(addon, client))
+      if (client !== undefined) return Effect.succeed(addonStream.make(addon, client, "server"))
       if (watcher.readerBusy(fiber)) return busyAccepting
       return Effect.andThen(watcher.waitReadable, accept)
     })
@@ -183,7 +187,7 @@ export const listenWithNet = (
       addresses: [toUnixAddress(path)],
       description: describePath(path),
       backlog,
-      wrap: (socket) => fromNetSocket(socket, { local: path, remote: null }, why)
+      wrap: (socket) => fromNetSocket(socket, { local: path, remote: null }, why, "server")
     })
     return { ...made, close: Effect.andThen(made.close, onClose) }
   })
