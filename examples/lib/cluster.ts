@@ -82,11 +82,6 @@ export const layerClientProtocol = (
     )
   )
 
-/**
- * Binds the runner's listener: the listener and the port to advertise (the one it got for TCP
- * and TLS; for UNIX the requested one, or with 0 the first of 1..1000 whose socket file is not
- * live; stale files of crashed runners are replaced). UNIX socket files go when the runner stops.
- */
 interface BoundRunner {
   readonly listener: Listener.Listener
   readonly port: number
@@ -98,6 +93,11 @@ type BindError =
   | NetError.InvalidArgumentError
   | NetError.UnsupportedError
 
+/**
+ * Binds the runner's listener: the listener and the port to advertise (the one it got for TCP
+ * and TLS; for UNIX the requested one, or with 0 the first of 1..1000 whose socket file is not
+ * live; stale files of crashed runners are replaced). UNIX socket files go when the runner stops.
+ */
 const bind = (
   transport: RunnerTransport,
   host: string,
