@@ -131,6 +131,8 @@ interface Transport {
   readonly signals: ReadonlyArray<Signal>
   /** Checks, with both runners up, that they really listen on this transport. */
   readonly check: (dir: string, a: Runner, b: Runner) => Effect.Effect<void, Error>
+  /** Checks after A has exited on `signal`. */
+  readonly stopped?: (dir: string, a: Runner, signal: Signal) => Effect.Effect<void>
 }
 
 const transports: ReadonlyArray<Transport> = [
@@ -144,7 +146,10 @@ const transports: ReadonlyArray<Transport> = [
       Effect.sync(() => {
         expect([portOf(a), portOf(b)]).toEqual([1, 2])
         for (const runner of [a, b]) expect(fs.statSync(unixSocketPath(dir, portOf(runner))).isSocket()).toBe(true)
-      })
+      }),
+    // A clean stop removes the socket file (a crash leaves it, and the next bind replaces it).
+    stopped: (dir, a, signal) =>
+      Effect.sync(() => expect(fs.existsSync(unixSocketPath(dir, portOf(a)))).toBe(signal === "SIGKILL"))
   },
   {
     name: "mutual TLS",
@@ -223,6 +228,7 @@ const failover = (transport: Transport, signal: Signal) =>
       })
     )
     expect(exit, a.run.stderr()).toEqual(signal === "SIGTERM" ? { code: 0, signal: null } : { code: null, signal })
+    yield* transport.stopped?.(dir, a, signal) ?? Effect.void
 
     // B takes A's shards over, and the entity answers from B: a new instance (visit 1).
     const moved = yield* awaitLocks(sql, "runner B holds every shard", allHeldBy(b.address))
