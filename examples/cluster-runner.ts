@@ -1,11 +1,20 @@
 /**
  * An @effect/cluster runner over effect-sockets (examples/lib/cluster.ts): it listens on TCP,
- * hosts the `Greeter` entity for the shards it owns, and keeps runners, shard locks and
- * messages in an SQLite file that every runner of the cluster shares. Start two, the second
- * with `--call`: it calls `Greeter` entities, wherever they live, and prints the replies.
+ * a UNIX socket or TLS, hosts the `Greeter` entity for the shards it owns, and keeps runners,
+ * shard locks and messages in an SQLite file that every runner of the cluster shares. Start two,
+ * the second with `--call`: it calls `Greeter` entities, wherever they live, and prints the replies.
  *
  *   npx tsx examples/cluster-runner.ts --port 34431 --db /tmp/cluster.db
  *   npx tsx examples/cluster-runner.ts --port 34432 --db /tmp/cluster.db --call alice,bob,carol
+ *
+ * Every runner of a cluster takes the same transport flags:
+ *
+ *   --unix DIR   listen on DIR/runner-PORT.sock instead of TCP (`--port 0`: the first free of 1..1000)
+ *   --tls        mutual TLS: `--cert F --key F` (the server certificate, also presented as the
+ *                client's unless `--client-cert F --client-key F`), `--ca F` (trusted for both
+ *                sides; default the `--cert` file, for a self-signed one). `--tls` without
+ *                `--cert` makes a throwaway self-signed certificate and prints its files, to pass
+ *                to the other runners.
  *
  * Each reply names the runner that hosted the entity; a runner stops cleanly on SIGINT/SIGTERM
  * (releasing its shards, which the others then take over).
@@ -13,8 +22,10 @@
 import { ClusterSchema, Entity, ShardingConfig } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Console, Effect, Layer, Schema, Stream } from "effect"
-import { flags, isMain, port, run } from "./lib/cli.js"
-import { layerRunner } from "./lib/cluster.js"
+import * as fs from "node:fs"
+import { makeSelfSigned } from "./lib/certs.js"
+import { flags, isMain, port, run, switchFlag } from "./lib/cli.js"
+import { layerRunner, type RunnerTransport } from "./lib/cluster.js"
 
 /** What a `Greeter` answers: who it is, where it runs, and how often it was visited there. */
 export class Visit extends Schema.Class<Visit>("Visit")({
@@ -72,6 +83,8 @@ export interface ClusterRunnerOptions {
   /** 0 picks a free port; the runner advertises the one it got. */
   readonly port: number
   readonly sqliteFile: string
+  /** How runners reach each other (default TCP); the same for every runner of the cluster. */
+  readonly transport?: RunnerTransport | undefined
   /** Entity ids to call, one after the other, once the runner is up. */
   readonly calls?: Iterable<string> | Stream.Stream<string> | undefined
   readonly announce?: (line: string) => Effect.Effect<void>
@@ -94,6 +107,7 @@ export const clusterRunner = (options: ClusterRunnerOptions) => {
     host: options.host,
     port: options.port,
     sqliteFile: options.sqliteFile,
+    transport: options.transport,
     shardingConfig: quickConfig
   })
   const main = Effect.gen(function*() {
@@ -119,12 +133,63 @@ export const clusterRunner = (options: ClusterRunnerOptions) => {
   return Layer.launch(Layer.effectDiscard(main).pipe(Layer.provide(GreeterLive), Layer.provideMerge(runner)))
 }
 
-if (isMain(import.meta.url)) {
-  const args = flags({ host: "127.0.0.1", port: "34431", db: "/tmp/cluster.db", call: "" })
-  run(clusterRunner({
+/**
+ * The runner options from the command line (flags as in the header comment; `--call` ids
+ * separated by commas). Exits 2 on a bad command line.
+ */
+export const commandLine = (announce: (line: string) => void = console.log): ClusterRunnerOptions => {
+  const tls = switchFlag("tls")
+  const args = flags({
+    host: "127.0.0.1",
+    port: "34431",
+    db: "/tmp/cluster.db",
+    call: "",
+    unix: "",
+    cert: "",
+    key: "",
+    ca: "",
+    "client-cert": "",
+    "client-key": ""
+  })
+  return {
     host: args.host,
     port: port(args.port),
     sqliteFile: args.db,
-    calls: args.call === "" ? [] : args.call.split(",")
-  }))
+    calls: args.call === "" ? [] : args.call.split(","),
+    transport: args.unix !== ""
+      ? { _tag: "Unix", dir: args.unix }
+      : tls
+      ? tlsTransport(args, announce)
+      : { _tag: "Tcp" }
+  }
+}
+
+const tlsTransport = (
+  args: Record<"cert" | "key" | "ca" | "client-cert" | "client-key", string>,
+  announce: (line: string) => void
+): RunnerTransport => {
+  if (args.cert !== "" && args.key === "") {
+    process.stderr.write("error: --cert needs --key\n")
+    return process.exit(2)
+  }
+  const selfSigned = args.cert === "" ? makeSelfSigned() : undefined
+  if (selfSigned) announce(`self-signed certificate: --cert ${selfSigned.certFile} --key ${selfSigned.keyFile}`)
+  const certFile = selfSigned?.certFile ?? args.cert
+  const keyFile = selfSigned?.keyFile ?? args.key
+  const ca = fs.readFileSync(args.ca || certFile)
+  const cert = fs.readFileSync(certFile)
+  const key = fs.readFileSync(keyFile)
+  return {
+    _tag: "Tls",
+    server: { cert, key, ca, requestCert: true, rejectUnauthorized: true },
+    client: {
+      ca,
+      cert: args["client-cert"] ? fs.readFileSync(args["client-cert"]) : cert,
+      key: args["client-key"] ? fs.readFileSync(args["client-key"]) : key
+    }
+  }
+}
+
+if (isMain(import.meta.url)) {
+  run(clusterRunner(commandLine()))
 }

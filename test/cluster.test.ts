@@ -1,7 +1,12 @@
 /**
  * @effect/cluster for real over effect-sockets: runners in separate processes on loopback, each
- * listening with our `SocketServer` and dialling the others with `Socket.tcpConnectable`
- * (examples/lib/cluster.ts), sharing runners, shard locks and messages in one SQLite file.
+ * listening with our `SocketServer` and dialling the others (examples/lib/cluster.ts), sharing
+ * runners, shard locks and messages in one SQLite file. The same failover scenario runs over
+ * each runner transport: TCP, UNIX stream sockets (runner `host:N` listens on
+ * `DIR/runner-N.sock`) and mutual TLS (test CA, server and client certificates from
+ * test/helpers/certs.ts). To keep CI time down, TCP runs both stop modes (SIGTERM and SIGKILL,
+ * whose lock expiry takes longest); UNIX and TLS run SIGTERM only, as the transport is the same
+ * code path for both stops.
  *
  * `Greeter.Visit` is a persisted rpc, so every call is also written to and read from the
  * message table in that file, by the runner that sends it and the one that hosts the entity.
@@ -23,8 +28,11 @@ import { Context, Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as tls from "node:tls"
 import { quickConfig, Visit } from "../examples/cluster-runner.js"
+import { unixSocketPath } from "../examples/lib/cluster.js"
 import { awaitLine, type ChildRun, startScript } from "./fixtures/cluster-process.js"
+import { useTestCerts } from "./helpers/certs.js"
 
 /** Starting tsx in a child takes seconds on a loaded 2-core machine; the cluster adds a few. */
 const CLUSTER_TIMEOUT = 180_000
@@ -48,9 +56,15 @@ interface Runner {
 }
 
 /** Starts test/fixtures/cluster-runner.ts over `sqliteFile` and waits until it is up. */
-const startRunner = (sqliteFile: string) =>
+const startRunner = (sqliteFile: string, transportArgs: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const run = yield* startScript("test/fixtures/cluster-runner.ts", [sqliteFile])
+    const run = yield* startScript("test/fixtures/cluster-runner.ts", [
+      "--db",
+      sqliteFile,
+      "--port",
+      "0",
+      ...transportArgs
+    ])
     const address = yield* awaitLine(run, "runner ready", (lines) =>
       parsed(lines).find((line) =>
         typeof line["ready"] === "string"
@@ -93,22 +107,95 @@ const holders = (locks: Map<string, string>) => new Set(locks.values())
 const allHeldBy = (address: string) => (locks: Map<string, string>) =>
   locks.size === SHARDS && [...locks.values()].every((holder) => holder === address)
 
+type Signal = "SIGTERM" | "SIGKILL"
+
+const certs = useTestCerts()
+
+const portOf = (runner: Runner) => Number(runner.address.slice(runner.address.lastIndexOf(":") + 1))
+
+/** The error a TLS client that trusts the CA but shows no certificate gets from `port` (10 s at most). */
+const tlsErrorWithoutClientCert = (port: number) =>
+  Effect.async<string>((resume) => {
+    const socket = tls.connect({ host: "127.0.0.1", port, ca: certs().ca.cert })
+    socket.on("error", (error: NodeJS.ErrnoException) => resume(Effect.succeed(error.code ?? error.message)))
+    socket.on("close", () => resume(Effect.succeed("closed without an error")))
+    return Effect.sync(() => socket.destroy())
+  }).pipe(
+    Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("no TLS error within 10 s") })
+  )
+
+interface Transport {
+  readonly name: string
+  /** The runner's transport flags (examples/cluster-runner.ts), given the test's temp dir. */
+  readonly args: (dir: string) => ReadonlyArray<string>
+  readonly signals: ReadonlyArray<Signal>
+  /** Checks, with both runners up, that they really listen on this transport. */
+  readonly check: (dir: string, a: Runner, b: Runner) => Effect.Effect<void, Error>
+  /** Checks after A has exited on `signal`. */
+  readonly stopped?: (dir: string, a: Runner, signal: Signal) => Effect.Effect<void>
+}
+
+const transports: ReadonlyArray<Transport> = [
+  { name: "TCP", args: () => [], signals: ["SIGTERM", "SIGKILL"], check: () => Effect.void },
+  {
+    name: "UNIX",
+    args: (dir) => ["--unix", dir],
+    signals: ["SIGTERM"],
+    // With `--port 0` the runners take the first free numbers, 1 and 2, and listen on their files.
+    check: (dir, a, b) =>
+      Effect.sync(() => {
+        expect([portOf(a), portOf(b)]).toEqual([1, 2])
+        for (const runner of [a, b]) expect(fs.statSync(unixSocketPath(dir, portOf(runner))).isSocket()).toBe(true)
+      }),
+    // A clean stop removes the socket file (a crash leaves it, and the next bind replaces it).
+    stopped: (dir, a, signal) =>
+      Effect.sync(() => expect(fs.existsSync(unixSocketPath(dir, portOf(a)))).toBe(signal === "SIGKILL"))
+  },
+  {
+    name: "mutual TLS",
+    args: () => [
+      "--tls",
+      "--ca",
+      certs().ca.certFile,
+      "--cert",
+      certs().server.certFile,
+      "--key",
+      certs().server.keyFile,
+      "--client-cert",
+      certs().client.certFile,
+      "--client-key",
+      certs().client.keyFile
+    ],
+    signals: ["SIGTERM"],
+    // A client without a certificate is refused: the runners only talk with certified peers.
+    check: (_dir, a, b) =>
+      Effect.forEach(
+        [a, b],
+        (runner) =>
+          Effect.map(tlsErrorWithoutClientCert(portOf(runner)), (code) =>
+            expect(code).toBe("ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED")),
+        { discard: true }
+      )
+  }
+]
+
 /**
  * Two runners A and B; a `Greeter` living on A is called from B; A is stopped with `signal`;
  * once its shards have moved, the `Greeter` answers from B. SIGTERM is a clean stop: A releases
  * its shards and unregisters on the way out. SIGKILL is a crash: B sees A's connections break,
  * and takes the shards once A's heartbeat and locks are older than `shardLockExpiration` (5 s).
  */
-const failover = (signal: "SIGTERM" | "SIGKILL") =>
+const failover = (transport: Transport, signal: Signal) =>
   Effect.gen(function*() {
     const dir = yield* tempDir
     const sqliteFile = path.join(dir, "cluster.db")
     const sql = Context.get(yield* Layer.build(SqliteClient.layer({ filename: sqliteFile })), SqlClient.SqlClient)
-    const a = yield* startRunner(sqliteFile)
+    const a = yield* startRunner(sqliteFile, transport.args(dir))
     // A alone owns every shard before B joins (and has created the tables B then finds).
     yield* awaitLocks(sql, "runner A holds every shard", allHeldBy(a.address))
-    const b = yield* startRunner(sqliteFile)
+    const b = yield* startRunner(sqliteFile, transport.args(dir))
     expect(b.address).not.toBe(a.address)
+    yield* transport.check(dir, a, b)
     const split = yield* awaitLocks(sql, "the shards split between A and B", (locks) =>
       locks.size === SHARDS && holders(locks).size === 2 && holders(locks).has(b.address))
     expect(holders(split)).toEqual(new Set([a.address, b.address]))
@@ -141,6 +228,7 @@ const failover = (signal: "SIGTERM" | "SIGKILL") =>
       })
     )
     expect(exit, a.run.stderr()).toEqual(signal === "SIGTERM" ? { code: 0, signal: null } : { code: null, signal })
+    yield* transport.stopped?.(dir, a, signal) ?? Effect.void
 
     // B takes A's shards over, and the entity answers from B: a new instance (visit 1).
     const moved = yield* awaitLocks(sql, "runner B holds every shard", allHeldBy(b.address))
@@ -157,19 +245,22 @@ const failover = (signal: "SIGTERM" | "SIGKILL") =>
     )).toEqual([1, 1, 1])
   })
 
-describe("@effect/cluster over effect-sockets: two runner processes", () => {
-  it.scopedLive(
-    "an entity on A is called from B; A stops (SIGTERM, exit 0), its shards move and it answers from B",
-    () => failover("SIGTERM"),
-    CLUSTER_TIMEOUT
-  )
+const stops: Record<Signal, string> = {
+  SIGTERM: "A stops (SIGTERM, exit 0), its shards move",
+  SIGKILL: "A crashes (SIGKILL), its locks expire, its shards move"
+}
 
-  it.scopedLive(
-    "an entity on A is called from B; A crashes (SIGKILL), its locks expire, its shards move and it answers from B",
-    () => failover("SIGKILL"),
-    CLUSTER_TIMEOUT
-  )
-})
+for (const transport of transports) {
+  describe(`@effect/cluster over effect-sockets: two runner processes over ${transport.name}`, () => {
+    for (const signal of transport.signals) {
+      it.scopedLive(
+        `an entity on A is called from B; ${stops[signal]} and it answers from B`,
+        () => failover(transport, signal),
+        CLUSTER_TIMEOUT
+      )
+    }
+  })
+}
 
 describe("examples/cluster-runner.ts", () => {
   it.scopedLive(
