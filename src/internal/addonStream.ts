@@ -49,43 +49,50 @@ export class AddonStream {
     this.driver = new AddonStreamDriver(addon, fd, this.watcher.poller)
   }
 
-  private fillWith(read: () => Fill): Effect.Effect<Fill, BrokenResourceError> {
-    return Effect.try({
-      try: read,
-      // A system error breaks the stream for good; a refused message (too many fds) does not.
-      catch: (cause) =>
-        cause instanceof FdsTruncated ? broken("receiveFds", cause) : (this.failure = broken("receive", cause))
-    })
+  /** The typed failure of a read that threw: a system error breaks the stream for good. */
+  private fillFailure(cause: unknown): BrokenResourceError {
+    // A refused message (too many fds) does not break the stream.
+    return cause instanceof FdsTruncated ? broken("receiveFds", cause) : (this.failure = broken("receive", cause))
   }
 
-  /** Waits (as the one reader) until `fill` has put something in `pending`, or fails. */
-  private awaitData(fill: Effect.Effect<Fill, BrokenResourceError>): Effect.Effect<void, ReceiveError> {
-    const loop: Effect.Effect<void, ReceiveError> = Effect.withFiberRuntime((fiber) => {
+  /**
+   * A receive: as the one reader, until `fill` has put something in `pending` (or it fails),
+   * then `take`. The checks and the read are one synchronous step and a woken reader resumes
+   * straight into it, so a receive that finds data costs two steps. Bytes leave `pending` only
+   * in `take`, the last step, so an interrupted receive leaves them for the next one.
+   */
+  private awaitThen<A>(fill: () => Fill, take: Effect.Effect<A>): Effect.Effect<A, ReceiveError> {
+    const receive: Effect.Effect<A, ReceiveError> = Effect.withFiberRuntime((fiber) => {
       if (this.driver.closed) return Effect.fail(closed("receive"))
       if (this.failure) return Effect.fail(this.failure)
-      if (this.driver.pending.length > 0) return Effect.void
+      if (this.driver.pending.length > 0) return take
       if (this.eof) return failEndOfStream
       if (this.watcher.readerBusy(fiber)) return busyReading
-      return Effect.flatMap(fill, (outcome): Effect.Effect<void, ReceiveError> => {
-        if (outcome === "data") return Effect.void
-        if (outcome === "eof") {
-          this.eof = true
-          return failEndOfStream
-        }
-        return waitThenLoop
-      })
+      let outcome: Fill
+      try {
+        outcome = fill()
+      } catch (cause) {
+        return Effect.fail(this.fillFailure(cause))
+      }
+      if (outcome === "data") return take
+      if (outcome === "eof") {
+        this.eof = true
+        return failEndOfStream
+      }
+      return waitThenReceive
     })
-    const waitThenLoop = Effect.zipRight(this.watcher.waitReadable, loop)
-    return loop
+    const waitThenReceive = this.watcher.waitReadableThen(receive)
+    return receive
   }
 
   /** One receive of at most `maxBytes`, built once per size (a receive then allocates no effects). */
   private makeReceive(maxBytes: number): Effect.Effect<Uint8Array, ReceiveError> {
     const invalid = checkMaxBytes(maxBytes)
     if (invalid) return Effect.fail(invalid)
-    const fill = this.fillWith(() => this.driver.fill(maxBytes))
-    // The bytes leave `pending` only in the last step, which nothing can interrupt.
-    return Effect.zipRight(this.awaitData(fill), Effect.sync(() => this.count(this.driver.takeBytes(maxBytes))))
+    return this.awaitThen(
+      () => this.driver.fill(maxBytes),
+      Effect.sync(() => this.count(this.driver.takeBytes(maxBytes)))
+    )
   }
 
   /**
@@ -96,8 +103,8 @@ export class AddonStream {
   readonly receiveBatch = (): Effect.Effect<
     Chunk.NonEmptyChunk<Uint8Array>,
     ReceiveError
-  > => (this.batchReceive ??= Effect.zipRight(
-    this.awaitData(this.fillWith(() => this.driver.fill(DEFAULT_MAX_BYTES))),
+  > => (this.batchReceive ??= this.awaitThen(
+    () => this.driver.fill(DEFAULT_MAX_BYTES),
     Effect.sync(() => {
       const batch = this.driver.takeBatch(BATCH_LIMIT)
       if (batch.eof) this.eof = true
@@ -128,8 +135,8 @@ export class AddonStream {
     Effect.suspend(() => {
       const invalid = checkFdCount(msglen, "msglen") ?? checkFdCount(maxfds, "maxfds")
       if (invalid) return Effect.fail(invalid)
-      return Effect.zipRight(
-        this.awaitData(this.fillWith(() => this.driver.fillWithFds(msglen, maxfds))),
+      return this.awaitThen(
+        () => this.driver.fillWithFds(msglen, maxfds),
         Effect.sync(() => [this.count(this.driver.takeBytes(msglen)), this.driver.takeFds()] as const)
       )
     })
@@ -140,9 +147,16 @@ export class AddonStream {
     return undefined
   }
 
-  /** Writes all of `bytes`, `fds` with the first byte, waiting for writability as needed. */
-  private writeAll(bytes: Uint8Array, fds: ReadonlyArray<number> | undefined): Effect.Effect<void, SendError> {
-    let offset = 0
+  /**
+   * Writes all of `bytes` from `from` on, `fds` with the first byte, waiting for writability as
+   * needed (first of all when `from` > 0: a send stopped there because the socket was full).
+   */
+  private writeAll(
+    bytes: Uint8Array,
+    fds: ReadonlyArray<number> | undefined,
+    from = 0
+  ): Effect.Effect<void, SendError> {
+    let offset = from
     let pendingFds = fds
     const step: Effect.Effect<void, SendError> = Effect.suspend(() => {
       const bad = this.sendCheck()
@@ -158,9 +172,27 @@ export class AddonStream {
         this.failure = broken("send", cause)
         return Effect.fail(this.failure)
       }
-      return offset < bytes.length ? Effect.zipRight(this.watcher.waitWritable, step) : Effect.void
+      return offset < bytes.length ? waitThenStep : Effect.void
     })
-    return step
+    const waitThenStep = this.watcher.waitWritableThen(step)
+    return from > 0 ? waitThenStep : step
+  }
+
+  /**
+   * A plain send: written at once when the socket takes it all (the common case, with no lock or
+   * finalizer to set up: one synchronous step is atomic), else the rest as an exclusive write.
+   */
+  private sendNow(bytes: Uint8Array): Effect.Effect<void, SendError> {
+    if (this.writing) return busyWriting
+    let sent: number
+    try {
+      sent = this.driver.sendFrom(bytes, 0, undefined)
+    } catch (cause) {
+      this.failure = broken("send", cause)
+      return Effect.fail(this.failure)
+    }
+    this.traffic.addSent(sent)
+    return sent === bytes.length ? Effect.void : this.exclusiveWrite(this.writeAll(bytes, undefined, sent))
   }
 
   private exclusiveWrite(write: Effect.Effect<void, SendError>): Effect.Effect<void, SendError> {
@@ -175,7 +207,7 @@ export class AddonStream {
       if (bytes instanceof InvalidArgumentError) return Effect.fail(bytes)
       const bad = this.sendCheck()
       if (bad) return bad
-      return bytes.length === 0 ? Effect.void : this.exclusiveWrite(this.writeAll(bytes, undefined))
+      return bytes.length === 0 ? Effect.void : this.sendNow(bytes)
     })
 
   /**

@@ -43,7 +43,6 @@ export class NetStream {
     const d = this.driver
     return d.queuedBytes > 0 || d.eof || d.released || d.error !== undefined || this.closed
   })
-  private readonly readWait = this.readable.waitExclusive("reading from")
   private readonly releasedWaiters: Array<() => void> = []
   private readonly written = new Signal(() => {
     const d = this.driver
@@ -87,23 +86,19 @@ export class NetStream {
 
   /**
    * One receive of at most `maxBytes`, built once per size: the effect is a reusable description,
-   * so a receive allocates nothing of its own on the hot path.
+   * so a receive allocates nothing of its own on the hot path. The chunk leaves the queue in the
+   * same synchronous step that found it there; a woken reader resumes straight into `receive`.
    */
   private makeReceive(maxBytes: number): Effect.Effect<Uint8Array, ReceiveError> {
     const invalid = checkMaxBytes(maxBytes)
     if (invalid) return Effect.fail(invalid)
     const d = this.driver
-    // The final step: if another reader emptied the queue since our check (the runtime may
-    // yield between the two), look again instead of returning nothing.
-    const take: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() =>
-      d.queuedBytes > 0 ? Effect.succeed(this.count(d.take(maxBytes))) : receive
-    )
     const receive: Effect.Effect<Uint8Array, ReceiveError> = Effect.suspend(() => {
       const failure = this.receiveFailure()
       if (failure) return failure
-      return d.queuedBytes > 0 ? take : waitThenReceive
+      return d.queuedBytes > 0 ? Effect.succeed(this.count(d.take(maxBytes))) : waitThenReceive
     })
-    const waitThenReceive = Effect.zipRight(this.readWait, receive)
+    const waitThenReceive = this.readable.waitExclusiveThen("reading from", receive)
     return receive
   }
 
@@ -113,15 +108,12 @@ export class NetStream {
    */
   private makeReceiveBatch(): Effect.Effect<Chunk.NonEmptyChunk<Uint8Array>, ReceiveError> {
     const d = this.driver
-    const take: Effect.Effect<Chunk.NonEmptyChunk<Uint8Array>, ReceiveError> = Effect.suspend(() =>
-      d.queuedBytes > 0 ? Effect.succeed(this.countBatch(d.takeAll())) : receive
-    )
     const receive: Effect.Effect<Chunk.NonEmptyChunk<Uint8Array>, ReceiveError> = Effect.suspend(() => {
       const failure = this.receiveFailure()
       if (failure) return failure
-      return d.queuedBytes > 0 ? take : waitThenReceive
+      return d.queuedBytes > 0 ? Effect.succeed(this.countBatch(d.takeAll())) : waitThenReceive
     })
-    const waitThenReceive = Effect.zipRight(this.readWait, receive)
+    const waitThenReceive = this.readable.waitExclusiveThen("reading from", receive)
     return receive
   }
 
@@ -207,7 +199,7 @@ export class NetStream {
     return error ? Effect.fail(this.writeFailure(error)) : Effect.void
   })
 
-  private readonly awaitWrite = Effect.zipRight(this.written.wait, this.writeOutcome)
+  private readonly awaitWrite = this.written.waitThen(this.writeOutcome)
 
   private writeFailure(error: Error): ClosedResourceError | BrokenResourceError {
     if (this.closed) return new ClosedResourceError({ operation: "send" })
