@@ -6,17 +6,20 @@
  * - each `run`/`runRaw` opens a connection of its own (a connectable dials anew; an accepted
  *   stream can be run once, a second run fails with `SocketCloseError`), and closes it when it
  *   ends; interrupting `run` closes everything;
- * - every received chunk is handed to the handler at once; an Effect it returns is forked into
+ * - every received chunk is handed to the handler at once (all the chunks one `receiveBatch`
+ *   gives, in order, without a yield to the scheduler per chunk); an Effect it returns is forked into
  *   the run's `FiberSet` (never awaited: rpc clients offer into bounded mailboxes, and awaiting
  *   would stall every other response behind a slow stream consumer); a failing one fails `run`;
  * - `EndOfStream` ends `run` normally; open/read/write failures are `SocketGenericError`s with
  *   reason `Open`/`Read`/`Write` and our typed error as `cause`;
- * - `writer` waits for a running `run` (closed before the connection is), serialises concurrent writes (`ByteStream.serialized`),
+ * - `writer` waits for a running `run` (closed before the connection is), serialises concurrent
+ *   writes (a FIFO lock per run, as `ByteStream.serialized` has, with the final `sendEof` in turn),
  *   closes the connection on a `CloseEvent` and half-closes it (`sendEof`) when its scope closes.
  */
 import * as Socket from "@effect/platform/Socket"
 import * as SocketServer from "@effect/platform/SocketServer"
 import type * as Cause from "effect/Cause"
+import type * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -25,11 +28,11 @@ import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
-import type { ByteStream, SocketAddress } from "../ByteStream.js"
+import type { ByteStream, ReceiveError, SocketAddress } from "../ByteStream.js"
 import type { Listener } from "../Listener/index.js"
 import type { Connectable } from "../Socket/Connectable.js"
 import { tag as ListenerTag } from "./listener.js"
-import { make as serialized } from "./serializedStream.js"
+import { makeFifoLock } from "./serializedStream.js"
 
 /** @internal */
 export interface SocketOptions {
@@ -38,8 +41,12 @@ export interface SocketOptions {
 
 interface Current {
   readonly stream: ByteStream
+  /** Sends (and the final `sendEof`) one at a time, in arrival order: a stream allows one waiting sender. */
+  readonly inTurn: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
   readonly fiberSet: FiberSet.FiberSet<any, any>
 }
+
+const writeError = (cause: unknown) => new Socket.SocketGenericError({ reason: "Write", cause })
 
 const fromOpen = (
   open: Effect.Effect<ByteStream, Socket.SocketError, Scope.Scope>,
@@ -56,24 +63,31 @@ const fromOpen = (
       Effect.scopedWith(Effect.fnUntraced(function*(scope) {
         const fiberSet = yield* FiberSet.make<any, E | Socket.SocketError>().pipe(Scope.extend(scope))
         const opened = Scope.extend(open, scope)
-        const stream = serialized(
-          yield* (options?.openTimeout === undefined ? opened : opened.pipe(
-            Effect.timeoutFail({
-              duration: options.openTimeout,
-              onTimeout: () =>
-                new Socket.SocketGenericError({ reason: "OpenTimeout", cause: new Error("Connection timed out") })
-            })
-          ))
-        )
+        const stream = yield* (options?.openTimeout === undefined ? opened : opened.pipe(
+          Effect.timeoutFail({
+            duration: options.openTimeout,
+            onTimeout: () =>
+              new Socket.SocketGenericError({ reason: "OpenTimeout", cause: new Error("Connection timed out") })
+          })
+        ))
         // Runs before the stream is closed: a write from now on waits for the next run.
         yield* Scope.addFinalizer(scope, Effect.sync(() => latch.unsafeClose()))
         const runFork = yield* FiberSet.runtime(fiberSet)<R>()
-        const readLoop: Effect.Effect<void, Socket.SocketError> = Effect.forever(
-          Effect.map(stream.receive(), (chunk) => {
+        const deliver = (chunks: Chunk.Chunk<Uint8Array>) => {
+          for (const chunk of chunks) {
             const result = handler(chunk)
             if (Effect.isEffect(result)) runFork(result)
-          })
-        ).pipe(
+          }
+        }
+        // Every chunk queued at a wake-up in one receive. Not Effect.forever: it yields to the
+        // scheduler after each turn (a scheduled task per message); the runtime's own op budget
+        // still yields a loop that never waits.
+        const receiveBatch = stream.receiveBatch()
+        const readLoop: Effect.Effect<void, ReceiveError> = Effect.flatMap(
+          Effect.map(receiveBatch, deliver),
+          () => readLoop
+        )
+        const reading = readLoop.pipe(
           Effect.catchAll((error) =>
             error._tag === "EndOfStream"
               ? Deferred.done(fiberSet.deferred, Exit.void)
@@ -81,8 +95,8 @@ const fromOpen = (
           ),
           Effect.asVoid
         )
-        yield* FiberSet.run(fiberSet, readLoop)
-        current = { stream, fiberSet }
+        yield* FiberSet.run(fiberSet, reading)
+        current = { stream, inTurn: makeFifoLock(), fiberSet }
         yield* latch.open
         if (opts?.onOpen) yield* opts.onOpen
         return yield* FiberSet.join(fiberSet)
@@ -96,7 +110,7 @@ const fromOpen = (
 
     const write = (chunk: Uint8Array | string | Socket.CloseEvent): Effect.Effect<void, Socket.SocketError> =>
       latch.whenOpen(Effect.suspend(() => {
-        const { fiberSet, stream } = current!
+        const { fiberSet, inTurn, stream } = current!
         if (Socket.isCloseEvent(chunk)) {
           // As a destroyed net.Socket reports it: an error above 1000, a clean close otherwise.
           Deferred.unsafeDone(
@@ -109,12 +123,15 @@ const fromOpen = (
           )
           return stream.close
         }
-        return Effect.mapError(stream.send(chunk), (cause) => new Socket.SocketGenericError({ reason: "Write", cause }))
+        return Effect.mapError(inTurn(stream.send(chunk)), writeError)
       }))
 
     const writer = Effect.acquireRelease(
       Effect.succeed(write),
-      () => Effect.suspend(() => current === undefined ? Effect.void : Effect.ignore(current.stream.sendEof))
+      () =>
+        Effect.suspend(() =>
+          current === undefined ? Effect.void : Effect.ignore(current.inTurn(current.stream.sendEof))
+        )
     )
 
     return Socket.Socket.of({ [Socket.TypeId]: Socket.TypeId, run, runRaw: run, writer })
