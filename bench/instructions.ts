@@ -22,7 +22,7 @@ import { execFile, execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
-import { type NodeLine, nodeLines, repoRoot, runsOn, type Worker, workers } from "./lines.js"
+import { type NodeLine, nodeLines, pool, repoRoot, runsOn, type Worker, workers } from "./lines.js"
 
 const { values } = parseArgs({
   options: {
@@ -85,20 +85,6 @@ const count = (bin: string, bundle: string, workload: string, impl: string, roun
     )
   })
 
-/** Runs `tasks` at most `jobs` at a time. */
-const pool = async <A>(tasks: ReadonlyArray<() => Promise<A>>): Promise<Array<A>> => {
-  const out = new Array<A>(tasks.length)
-  let next = 0
-  const lane = async () => {
-    while (next < tasks.length) {
-      const i = next++
-      out[i] = await tasks[i]!()
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, lane))
-  return out
-}
-
 const main = async () => {
   execFileSync("valgrind", ["--version"], { stdio: "ignore" })
   const started = performance.now()
@@ -133,7 +119,7 @@ const main = async () => {
         return { ...c, rounds, instructions }
       })
     )).flat()
-  const runs = await pool(tasks)
+  const runs = await pool(tasks, jobs)
   process.stderr.write("\n")
   const perMessage = (c: (typeof cases)[number]) => {
     const of = (rounds: number) =>

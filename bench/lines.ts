@@ -126,3 +126,17 @@ export const listImpls = (worker: Worker, line: NodeLine): Record<string, Readon
       timeout: 120_000
     }).trim().split("\n").pop()!
   )
+
+/** Runs `tasks` at most `jobs` at a time; the results in the tasks' order. */
+export const pool = async <A>(tasks: ReadonlyArray<() => Promise<A>>, jobs: number): Promise<Array<A>> => {
+  const out = new Array<A>(tasks.length)
+  let next = 0
+  const lane = async () => {
+    while (next < tasks.length) {
+      const i = next++
+      out[i] = await tasks[i]!()
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, lane))
+  return out
+}

@@ -6,8 +6,8 @@
  * latest.svg.
  *
  *   npm run bench                 full sizes, 5 rounds, Node lines: this node and 24
- *   npm run bench -- --quick      small sizes, 1 round, this node only (the CI smoke run:
- *                                 asserts nothing about speed)
+ *   npm run bench -- --quick      small sizes, 1 round, this node only, two runs at a time (the
+ *                                 CI smoke run: asserts nothing about speed)
  *   npm run bench -- --only W2,W3 --rounds 3
  *   npm run bench -- --nodes 20,22,24     Node lines by major (others than this node's come
  *                                         from scripts/node-lines.sh, cached)
@@ -24,13 +24,14 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import type { Result, Workload } from "./lib.js"
-import { listImpls, type NodeLine, nodeLines, repoRoot, runsOn, type Worker, workers } from "./lines.js"
+import { listImpls, type NodeLine, nodeLines, pool, repoRoot, runsOn, type Worker, workers } from "./lines.js"
 import { renderSvg } from "./svg.js"
 import { workloads } from "./workloads/index.js"
 
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean" },
+    jobs: { type: "string" },
     only: { type: "string" },
     rounds: { type: "string" },
     out: { type: "string" },
@@ -40,6 +41,8 @@ const { values } = parseArgs({
 })
 const quick = values.quick ?? false
 const rounds = Number(values.rounds ?? (quick ? 1 : 5))
+// Runs side by side disturb each other's figures: only the smoke run, whose figures mean nothing, runs two at a time.
+const jobs = Number(values.jobs ?? (quick ? 2 : 1))
 const only = values.only?.split(",")
 const here = path.dirname(fileURLToPath(import.meta.url))
 const RUN_TIMEOUT_MS = quick ? 60_000 : 300_000
@@ -120,10 +123,13 @@ for (const workload of workloads.filter((w) => selected(w.id))) {
     )
   )
   for (let round = 0; round < rounds; round++) {
-    for (const run of runs) {
-      run.samples.push(await runWorker(workload, run.line, run.worker, run.impl))
-      process.stderr.write(".")
-    }
+    await pool(
+      runs.map((run) => async () => {
+        run.samples.push(await runWorker(workload, run.line, run.worker, run.impl))
+        process.stderr.write(".")
+      }),
+      jobs
+    )
   }
   const baseline = workload.baseline ?? "raw"
   for (const run of runs) {
