@@ -6,7 +6,8 @@
  * `DIR/runner-N.sock`) and mutual TLS (test CA, server and client certificates from
  * test/helpers/certs.ts). To keep CI time down, TCP runs both stop modes (SIGTERM and SIGKILL,
  * whose lock expiry takes longest); UNIX and TLS run SIGTERM only, as the transport is the same
- * code path for both stops.
+ * code path for both stops; and EFFECT_SOCKETS_CLUSTER_TRANSPORTS can narrow the transports
+ * (below).
  *
  * `Greeter.Visit` is a persisted rpc, so every call is also written to and read from the
  * message table in that file, by the runner that sends it and the one that hosts the entity.
@@ -250,16 +251,27 @@ const stops: Record<Signal, string> = {
   SIGKILL: "A crashes (SIGKILL), its locks expire, its shards move"
 }
 
+/**
+ * EFFECT_SOCKETS_CLUSTER_TRANSPORTS (e.g. "TCP"): only these transports run, the others are
+ * reported skipped. `.ci/run` runs every transport on Node 20 and TCP alone on Node 22 and 24:
+ * the transport code is the same on every line, and each run costs ~40 s of child processes.
+ */
+const onlyTransports = process.env["EFFECT_SOCKETS_CLUSTER_TRANSPORTS"]?.split(",")
+
 for (const transport of transports) {
-  describe(`@effect/cluster over effect-sockets: two runner processes over ${transport.name}`, () => {
-    for (const signal of transport.signals) {
-      it.scopedLive(
-        `an entity on A is called from B; ${stops[signal]} and it answers from B`,
-        () => failover(transport, signal),
-        CLUSTER_TIMEOUT
-      )
+  const chosen = onlyTransports === undefined || onlyTransports.includes(transport.name)
+  ;(chosen ? describe : describe.skip)(
+    `@effect/cluster over effect-sockets: two runner processes over ${transport.name}`,
+    () => {
+      for (const signal of transport.signals) {
+        it.scopedLive(
+          `an entity on A is called from B; ${stops[signal]} and it answers from B`,
+          () => failover(transport, signal),
+          CLUSTER_TIMEOUT
+        )
+      }
     }
-  })
+  )
 }
 
 describe("examples/cluster-runner.ts", () => {
