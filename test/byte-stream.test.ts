@@ -6,6 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Fiber, Option, Stream } from "effect"
 import { ByteStream } from "../src/index.js"
+import { serializedBatches } from "./scenarios/batch.js"
 
 const str = (bytes: Uint8Array): string => Buffer.from(bytes).toString("utf8")
 const u8 = (...values: Array<number>): Uint8Array => new Uint8Array(values)
@@ -388,20 +389,13 @@ describe("stream and sink", () => {
 describe("ByteStream.serialized batches", () => {
   it.live("sendAll from many fibers: each batch goes out whole, never interleaved with another's", () =>
     Effect.gen(function*() {
-      // An in-memory pipe of two chunks: every batch parks many times, so turns would interleave without the lock.
-      const [a, b] = yield* ByteStream.makePair({ bufferSize: 2 })
+      const plan = serializedBatches
+      const [a, b] = yield* ByteStream.makePair({ bufferSize: plan.bufferSize })
       const shared = ByteStream.serialized(a)
-      const chunk = 1024
-      const perBatch = 32
-      const batches = Array.from(
-        { length: 4 },
-        (_, id) => Array.from({ length: perBatch }, () => new Uint8Array(chunk).fill(id))
-      )
       const received = yield* Effect.fork(
         Effect.gen(function*() {
           const parts: Array<Uint8Array> = []
-          let total = 0
-          while (total < 4 * perBatch * chunk) {
+          for (let total = 0; total < plan.total;) {
             const part = yield* b.receive()
             parts.push(part)
             total += part.length
@@ -409,12 +403,12 @@ describe("ByteStream.serialized batches", () => {
           return Buffer.concat(parts)
         })
       )
-      yield* Effect.forEach(batches, (batch) => shared.sendAll(batch), { concurrency: "unbounded", discard: true })
-      const all = yield* Fiber.join(received)
-      // The owner of each 1 KiB slot, in order: four runs of 32, one per batch.
-      const owners = Array.from({ length: 4 * perBatch }, (_, i) => all[i * chunk]!)
-      const runs = owners.filter((owner, i) => i === 0 || owner !== owners[i - 1])
-      expect(runs.length).toBe(4)
-      expect(new Set(runs).size).toBe(4)
+      yield* Effect.forEach(plan.batches(), (batch) => shared.sendAll(batch), {
+        concurrency: "unbounded",
+        discard: true
+      })
+      const runs = plan.runs(yield* Fiber.join(received))
+      expect(runs.length).toBe(plan.fibers)
+      expect(new Set(runs).size).toBe(plan.fibers)
     }).pipe(Effect.scoped))
 })

@@ -20,7 +20,13 @@ import { type ByteStream, ByteStream as ByteStreams, Socket } from "../../src/ef
 import { isNetStream } from "../../src/effect4/internal/netStream.js"
 import { connectWithNet } from "../../src/effect4/internal/unixStream.js"
 import { makeTestCerts, removeTestCerts, type TestCerts } from "../helpers/certs.js"
-import { batchScenarios as scenarios, bytesOf, floodUntilStalled, pythonHashPeer } from "../scenarios/batch.js"
+import {
+  batchScenarios as scenarios,
+  bytesOf,
+  floodUntilStalled,
+  pythonHashPeer,
+  serializedBatches
+} from "../scenarios/batch.js"
 import { spawnPython } from "./helpers/python.js"
 import { peerEnd, peerReadBytesToEnd, peerWrite } from "./helpers/rawPeers.js"
 
@@ -361,20 +367,13 @@ describe("in-memory pair", () => {
 describe("ByteStream.serialized batches (Effect 4)", () => {
   it.live("sendAll from many fibers: each batch goes out whole, never interleaved with another's", () =>
     Effect.gen(function*() {
-      // An in-memory pipe of two chunks: every batch parks many times, so turns would interleave without the lock.
-      const [a, b] = yield* ByteStreams.makePair({ bufferSize: 2 })
+      const plan = serializedBatches
+      const [a, b] = yield* ByteStreams.makePair({ bufferSize: plan.bufferSize })
       const shared = ByteStreams.serialized(a)
-      const chunk = 1024
-      const perBatch = 32
-      const batches = Array.from(
-        { length: 4 },
-        (_, id) => Array.from({ length: perBatch }, () => new Uint8Array(chunk).fill(id))
-      )
       const received = yield* Effect.forkChild(
         Effect.gen(function*() {
           const parts: Array<Uint8Array> = []
-          let total = 0
-          while (total < 4 * perBatch * chunk) {
+          for (let total = 0; total < plan.total;) {
             const part = yield* b.receive()
             parts.push(part)
             total += part.length
@@ -382,12 +381,12 @@ describe("ByteStream.serialized batches (Effect 4)", () => {
           return Buffer.concat(parts)
         })
       )
-      yield* Effect.forEach(batches, (batch) => shared.sendAll(batch), { concurrency: "unbounded", discard: true })
-      const all = yield* Fiber.join(received)
-      // The owner of each 1 KiB slot, in order: four runs of 32, one per batch.
-      const owners = Array.from({ length: 4 * perBatch }, (_, i) => all[i * chunk]!)
-      const runs = owners.filter((owner, i) => i === 0 || owner !== owners[i - 1])
-      expect(runs.length).toBe(4)
-      expect(new Set(runs).size).toBe(4)
+      yield* Effect.forEach(plan.batches(), (batch) => shared.sendAll(batch), {
+        concurrency: "unbounded",
+        discard: true
+      })
+      const runs = plan.runs(yield* Fiber.join(received))
+      expect(runs.length).toBe(plan.fibers)
+      expect(new Set(runs).size).toBe(plan.fibers)
     }))
 })

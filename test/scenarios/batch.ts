@@ -15,6 +15,33 @@ export const patterned = (count: number, size: (i: number) => number): Array<Buf
 /** The bytes of `chunks`, joined. */
 export const bytesOf = (chunks: Iterable<Uint8Array>): Buffer => Buffer.concat([...chunks])
 
+/**
+ * `ByteStream.serialized` batches: `fibers` concurrent `sendAll`s of `perBatch` chunks each,
+ * through a two-chunk in-memory pipe (so every batch parks many times), must come out as
+ * `fibers` whole runs. `batches` makes the input (each chunk filled with its fiber's number);
+ * `owners` reads back whose chunk each slot of the received bytes is.
+ */
+export const serializedBatches = {
+  fibers: 4,
+  perBatch: 32,
+  chunk: 1024,
+  bufferSize: 2,
+  get total() {
+    return this.fibers * this.perBatch * this.chunk
+  },
+  batches(): Array<Array<Uint8Array>> {
+    return Array.from(
+      { length: this.fibers },
+      (_, id) => Array.from({ length: this.perBatch }, () => new Uint8Array(this.chunk).fill(id))
+    )
+  },
+  /** The owner of each chunk-sized slot of `received`, then the runs of equal owners. */
+  runs(received: Uint8Array): Array<number> {
+    const owners = Array.from({ length: this.fibers * this.perBatch }, (_, i) => received[i * this.chunk]!)
+    return owners.filter((owner, i) => i === 0 || owner !== owners[i - 1])
+  }
+}
+
 export const batchScenarios = {
   /**
    * The peer writes these one at a time, each flushed and read by Node before the next: separate
