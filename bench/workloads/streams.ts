@@ -42,6 +42,33 @@ export const effectBulk = (transport: EffectTransport): Impl => ({ total }) =>
     return total! / MiB / ((now() - start) / 1000)
   })))
 
+/** Chunks per `sendAll` in the batched bulk rows: 1 MiB per call, still in 64 KiB pieces. */
+const BATCH = 16
+
+/**
+ * Bulk with the batch API: the receiver takes every buffered chunk per wake-up
+ * (`receiveBatch`), the sender hands `BATCH` 64 KiB chunks to one `sendAll` (one corked flush).
+ * The same bytes in the same 64 KiB pieces as the other rows; fewer fiber steps per byte.
+ */
+export const effectBulkBatched = (transport: EffectTransport): Impl => ({ total }) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const listener = yield* transport.listen
+    const done = yield* Deferred.make<void>()
+    yield* Effect.forkScoped(listener.serve((stream) =>
+      Effect.gen(function*() {
+        let got = 0
+        while (got < total!) for (const chunk of yield* stream.receiveBatch()) got += chunk.length
+        yield* Deferred.succeed(done, undefined)
+      })
+    ))
+    const client = yield* transport.connect(listener)
+    const batch = Array.from({ length: BATCH }, () => CHUNK)
+    const start = now()
+    for (let sent = 0; sent < total!; sent += BATCH * CHUNK.length) yield* client.sendAll(batch)
+    yield* Deferred.await(done)
+    return total! / MiB / ((now() - start) / 1000)
+  })))
+
 export const effectEcho = (stream: ByteStream.ByteStream) =>
   Effect.gen(function*() {
     while (true) yield* stream.send(yield* stream.receive())

@@ -12,6 +12,7 @@ import { type Impl, MiB, type Workload } from "../lib.js"
 import { type Clients, clients, rawBulk, rawPingPong, rawTcp, withRawServer } from "../raw.js"
 import {
   effectBulk,
+  effectBulkBatched,
   effectEcho,
   effectPingPong,
   platformBulk,
@@ -52,6 +53,7 @@ export const tcpWorkloads: ReadonlyArray<Workload> = [
     impls: {
       raw: rawBulk(rawTcp),
       "effect-sockets": effectBulk(effectTcp),
+      "effect-sockets, receiveBatch/sendAll": effectBulkBatched(effectTcp),
       "@effect/platform": platformBulk(platformTcp)
     }
   },

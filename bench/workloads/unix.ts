@@ -9,6 +9,7 @@ import { MiB, type Workload } from "../lib.js"
 import { rawBulk, rawPingPong, rawUnix as raw, unixSocketPath as socketPath } from "../raw.js"
 import {
   effectBulk,
+  effectBulkBatched,
   effectPingPong,
   platformBulk,
   platformPingPong,
@@ -34,6 +35,7 @@ export const unixWorkloads: ReadonlyArray<Workload> = [
     impls: {
       raw: rawBulk(raw),
       "effect-sockets (addon)": withBackend(true, effectBulk(effectUnix)),
+      "effect-sockets (addon), receiveBatch/sendAll": withBackend(true, effectBulkBatched(effectUnix)),
       "effect-sockets (node:net)": withBackend(false, effectBulk(effectUnix)),
       "@effect/platform": platformBulk(platform)
     },
