@@ -15,7 +15,7 @@ export const failBusy = (operation: BusyResourceError["operation"]): Effect.Effe
 
 /** @internal */
 export class Signal {
-  private resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
+  private resume: ((effect: Effect.Effect<unknown, unknown>) => void) | undefined = undefined
   private fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
 
   constructor(private readonly ready: () => boolean) {}
@@ -35,9 +35,15 @@ export class Signal {
     return this.fiber !== current && this.hasLiveWaiter
   }
 
-  private readonly park: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  /**
+   * What the parked fiber runs once woken: its own next step (`waitThen`), so waking needs no
+   * `Effect.void` and continuation of its own (two steps fewer per park), or `Effect.void`.
+   */
+  private next: Effect.Effect<unknown, unknown> = Effect.void
+
+  private readonly park: Effect.Effect<unknown, unknown> = Effect.callback<unknown, unknown>((resume) => {
     if (this.ready()) {
-      resume(Effect.void)
+      resume(this.next)
     } else {
       // Whoever parked here before is gone (or is this fiber): its resume is a no-op.
       const previous = this.resume
@@ -47,18 +53,37 @@ export class Signal {
   })
 
   /** Parks until `wake` (at once if `ready()` holds). */
-  readonly wait: Effect.Effect<void> = Effect.withFiber((fiber) => {
-    this.fiber = fiber
-    return this.park
-  })
+  readonly wait: Effect.Effect<void> = this.waitThen(Effect.void)
+
+  /**
+   * Parks until `wake` (at once if `ready()` holds), then runs `next`: the same as
+   * `Effect.andThen(wait, next)` in fewer steps. Build it once and reuse it: it allocates
+   * nothing per wait.
+   */
+  waitThen<A, E>(next: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return Effect.withFiber((fiber) => {
+      this.fiber = fiber
+      this.next = next
+      return this.park as Effect.Effect<A, E>
+    })
+  }
 
   /** Like `wait`, but fails with `BusyResourceError` when another fiber is parked here. */
   waitExclusive(operation: BusyResourceError["operation"]): Effect.Effect<void, BusyResourceError> {
+    return this.waitExclusiveThen(operation, Effect.void)
+  }
+
+  /** Like `waitThen`, but fails with `BusyResourceError` when another fiber is parked here. */
+  waitExclusiveThen<A, E>(
+    operation: BusyResourceError["operation"],
+    next: Effect.Effect<A, E>
+  ): Effect.Effect<A, E | BusyResourceError> {
     const busy = failBusy(operation)
-    return Effect.withFiber((fiber) => {
+    return Effect.withFiber<A, E | BusyResourceError>((fiber) => {
       if (this.isBusy(fiber)) return busy
       this.fiber = fiber
-      return this.park
+      this.next = next
+      return this.park as Effect.Effect<A, E>
     })
   }
 
@@ -67,6 +92,6 @@ export class Signal {
     if (resume === undefined) return
     this.resume = undefined
     this.fiber = undefined
-    resume(Effect.void)
+    resume(this.next)
   }
 }
