@@ -24,6 +24,7 @@ import {
   streamCases,
   wrapTlsCase
 } from "../scenarios/anyInput.js"
+import { settleTo } from "./helpers/resources.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "es4-any-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -77,14 +78,10 @@ const check = <T>(
     return runs
   })
 
-/** Waits (bounded) until fds and handles are back to `baseline`, then checks they are. */
+/** Waits (at most 3 s, as before) until fds and handles are back to `baseline`, then checks they are. */
 const expectBackToBaseline = (test: string, baseline: ResourceCount) =>
   Effect.gen(function*() {
-    let now = countResources()
-    for (let i = 0; i < 60 && (now.fds > baseline.fds || now.handles > baseline.handles); i++) {
-      yield* Effect.sleep("50 millis")
-      now = countResources()
-    }
+    const now = yield* settleTo(baseline, 3000)
     const detail = `${test} (open fds: ${JSON.stringify(fdKinds())}; handles: ${JSON.stringify(handleKinds())})`
     expect(now.fds, detail).toBeLessThanOrEqual(baseline.fds)
     expect(now.handles, detail).toBeLessThanOrEqual(baseline.handles)

@@ -23,7 +23,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { ByteStream, Datagram, Listener, Socket } from "../../src/effect4/index.js"
 import { makeTestCerts, removeTestCerts, type TestCerts } from "../helpers/certs.js"
-import { countResources, fdKinds, gc, handleKinds, MiB, mib, type ResourceCount } from "../helpers/processResources.js"
+import { countResources, fdKinds, gc, handleKinds, MiB, mib } from "../helpers/processResources.js"
 import {
   bump,
   INTERRUPTED_FRACTION,
@@ -38,6 +38,7 @@ import {
   type Stats,
   sum
 } from "../reliability/churnPlan.js"
+import { settleTo } from "./helpers/resources.js"
 
 let certs: TestCerts
 beforeAll(() => void (certs = makeTestCerts()))
@@ -71,18 +72,6 @@ const memoryAfterGc = Effect.gen(function*() {
   const usage = process.memoryUsage()
   return { rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external + usage.arrayBuffers }
 })
-
-/** Polls (every 20 ms, at most `withinMs`) until neither count is above `baseline`; the last count. */
-const settleTo = (baseline: ResourceCount, withinMs: number) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + withinMs
-    let now = countResources()
-    while ((now.fds > baseline.fds || now.handles > baseline.handles) && Date.now() < deadline) {
-      yield* Effect.sleep("20 millis")
-      now = countResources()
-    }
-    return now
-  })
 
 /** Polls (every 10 ms, at most `withinMs`) until `live` is 0; the last count. */
 const settleFibers = (live: Effect.Effect<number>, withinMs: number) =>
