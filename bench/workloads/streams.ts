@@ -24,50 +24,41 @@ export interface EffectTransport {
   ) => Effect.Effect<ByteStream.ByteStream, unknown, Scope.Scope>
 }
 
-export const effectBulk = (transport: EffectTransport): Impl => ({ total }) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const listener = yield* transport.listen
-    const done = yield* Deferred.make<void>()
-    yield* Effect.forkScoped(listener.serve((stream) =>
-      Effect.gen(function*() {
-        let got = 0
-        while (got < total!) got += (yield* stream.receive()).length
-        yield* Deferred.succeed(done, undefined)
-      })
-    ))
-    const client = yield* transport.connect(listener)
-    const start = now()
-    for (let sent = 0; sent < total!; sent += CHUNK.length) yield* client.send(CHUNK)
-    yield* Deferred.await(done)
-    return total! / MiB / ((now() - start) / 1000)
-  })))
-
 /** Chunks per `sendAll` in the batched bulk rows: 1 MiB per call, still in 64 KiB pieces. */
 const BATCH = 16
 
 /**
- * Bulk with the batch API: the receiver takes every buffered chunk per wake-up
- * (`receiveBatch`), the sender hands `BATCH` 64 KiB chunks to one `sendAll` (one corked flush).
- * The same bytes in the same 64 KiB pieces as the other rows; fewer fiber steps per byte.
+ * Bulk: `total` bytes in 64 KiB pieces. Per chunk (`batched` false): one `receive` and one
+ * `send` per chunk. With the batch API (`batched`): the receiver takes every buffered chunk per
+ * `receiveBatch`, the sender hands `BATCH` chunks to one `sendAll` (one corked flush) — the same
+ * bytes in the same pieces, fewer fiber steps per byte.
  */
-export const effectBulkBatched = (transport: EffectTransport): Impl => ({ total }) =>
+const bulk = (transport: EffectTransport, batched: boolean): Impl => ({ total }) =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const listener = yield* transport.listen
     const done = yield* Deferred.make<void>()
     yield* Effect.forkScoped(listener.serve((stream) =>
       Effect.gen(function*() {
         let got = 0
-        while (got < total!) for (const chunk of yield* stream.receiveBatch()) got += chunk.length
+        while (got < total!) {
+          if (batched) { for (const chunk of yield* stream.receiveBatch()) got += chunk.length }
+          else got += (yield* stream.receive()).length
+        }
         yield* Deferred.succeed(done, undefined)
       })
     ))
     const client = yield* transport.connect(listener)
     const batch = Array.from({ length: BATCH }, () => CHUNK)
     const start = now()
-    for (let sent = 0; sent < total!; sent += BATCH * CHUNK.length) yield* client.sendAll(batch)
+    if (batched) { for (let sent = 0; sent < total!; sent += BATCH * CHUNK.length) yield* client.sendAll(batch) }
+    else for (let sent = 0; sent < total!; sent += CHUNK.length) yield* client.send(CHUNK)
     yield* Deferred.await(done)
     return total! / MiB / ((now() - start) / 1000)
   })))
+
+export const effectBulk = (transport: EffectTransport): Impl => bulk(transport, false)
+
+export const effectBulkBatched = (transport: EffectTransport): Impl => bulk(transport, true)
 
 export const effectEcho = (stream: ByteStream.ByteStream) =>
   Effect.gen(function*() {
