@@ -5,7 +5,7 @@
  * ping-pong = `rounds` 64-byte round trips against a `serve` echo; and its server with raw
  * clients (bench/raw.ts). It runs on the lighter runtime over the same drivers.
  */
-import { Deferred, Effect } from "effect"
+import { Deferred, Effect } from "../../src/effect4/node_modules/effect/dist/index.js"
 import type * as Scope from "effect/Scope"
 import { type ByteStream, Listener, Socket } from "../../src/effect4/index.js"
 import { CHUNK, type Impl, MiB, now, PING } from "../lib.js"
