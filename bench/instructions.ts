@@ -5,12 +5,17 @@
  * this implementation, raw Node against effect-sockets; on Node >= 22.19 also Effect 4.1's own
  * NodeSocket and the Effect 4 edition (bench/effect4/instructions-worker.ts).
  *
- *   npm run bench:instructions                      N = 1500, 2 repeats, 2 at a time
+ *   npm run bench:instructions                      N = 10000, 2 repeats, 2 at a time
  *   npm run bench:instructions -- --rounds 3000 --repeat 3 --jobs 1 --only W2 --nodes 24
  *
  * Each (workload, implementation) runs in a fresh process at N and at 2N round trips, under
  * callgrind with plain totals (no --toggle-collect); per round trip = (I(2N) - I(N)) / N, so
- * start-up, module loading and the JIT's warm-up (all in the first N) cancel out. Each worker of
+ * start-up, module loading and the JIT's warm-up (all in the first N) cancel out. N must be
+ * past the warm-up: with --single-threaded, V8's optimising compiles run on the main thread and
+ * are counted, and at N = 1500-3000 a compile or two still lands between N and 2N (a Turbofan
+ * compile of the run loop is millions of instructions). At N = 3000 the same code read
+ * 91k-108k per round trip from one build to the next; at N = 10000 the figures settle near
+ * half that and agree within a few per cent (the cost of a run is start-up: the same ~90 s). Each worker of
  * bench/lines.ts has an instructions-worker.ts beside its worker.ts, bundled by esbuild into one
  * file (node under callgrind then starts in ~15 s instead of minutes through tsx). Node runs with `--single-threaded`: the real JIT and
  * GC, on the main thread instead of background threads, so when optimised code arrives does not
@@ -34,7 +39,7 @@ const { values } = parseArgs({
   },
   strict: true
 })
-const N = Number(values.rounds ?? 1500)
+const N = Number(values.rounds ?? 10_000)
 const repeats = Number(values.repeat ?? 2)
 const jobs = Number(values.jobs ?? 2)
 const only = values.only?.split(",")

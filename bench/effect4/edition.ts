@@ -5,7 +5,9 @@
  * ping-pong = `rounds` 64-byte round trips against a `serve` echo; and its server with raw
  * clients (bench/raw.ts). It runs on the lighter runtime over the same drivers.
  */
-import { Deferred, Effect } from "effect"
+// The edition's own copy of effect (src/effect4 resolves effect through src/effect4/node_modules):
+// importing this folder's copy would put two runtimes in one process, as no user's project has.
+import { Deferred, Effect } from "../../src/effect4/node_modules/effect/dist/index.js"
 import type * as Scope from "effect/Scope"
 import { type ByteStream, Listener, Socket } from "../../src/effect4/index.js"
 import { CHUNK, type Impl, MiB, now, PING } from "../lib.js"
@@ -36,20 +38,33 @@ const echo = (stream: ByteStream.ByteStream) =>
     while (true) yield* stream.send(yield* stream.receive())
   }).pipe(Effect.catchTag("EndOfStream", () => Effect.void))
 
-export const editionBulk = (transport: EditionTransport): Impl => ({ total }) =>
+/** Chunks per `sendAll` in the batched bulk rows, as the root suite's (bench/workloads/streams.ts). */
+const BATCH = 16
+
+/**
+ * Bulk: `total` bytes in 64 KiB pieces, one `receive` and one `send` per chunk, or (`batched`)
+ * every buffered chunk per `receiveBatch` and `BATCH` chunks per `sendAll`, as the root suite's
+ * batch-API rows.
+ */
+export const editionBulk = (transport: EditionTransport, batched = false): Impl => ({ total }) =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const listener = yield* transport.listen
     const done = yield* Deferred.make<void>()
     yield* Effect.forkScoped(listener.serve((stream) =>
       Effect.gen(function*() {
         let got = 0
-        while (got < total!) got += (yield* stream.receive()).length
+        while (got < total!) {
+          if (batched) { for (const chunk of yield* stream.receiveBatch()) got += chunk.length }
+          else got += (yield* stream.receive()).length
+        }
         yield* Deferred.succeed(done, undefined)
       })
     ))
     const client = yield* transport.connect(listener)
+    const batch = Array.from({ length: BATCH }, () => CHUNK)
     const start = now()
-    for (let sent = 0; sent < total!; sent += CHUNK.length) yield* client.send(CHUNK)
+    if (batched) { for (let sent = 0; sent < total!; sent += BATCH * CHUNK.length) yield* client.sendAll(batch) }
+    else for (let sent = 0; sent < total!; sent += CHUNK.length) yield* client.send(CHUNK)
     yield* Deferred.await(done)
     return total! / MiB / ((now() - start) / 1000)
   })))

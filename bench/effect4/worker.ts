@@ -14,7 +14,11 @@ const NODE_SOCKET_SERVER = "effect 4.1 NodeSocketServer"
 const EDITION = "effect-sockets/effect4"
 
 await workerMain({
-  W1: { [NODE_SOCKET]: bulk(tcp), [EDITION]: editionBulk(editionTcp) },
+  W1: {
+    [NODE_SOCKET]: bulk(tcp),
+    [EDITION]: editionBulk(editionTcp),
+    [`${EDITION}, receiveBatch/sendAll`]: editionBulk(editionTcp, true)
+  },
   W2: {
     [NODE_SOCKET]: pingPong(tcp),
     [`${NODE_SOCKET_SERVER}, raw client`]: withServer(clients.one),
@@ -31,6 +35,10 @@ await workerMain({
     [`${EDITION} server`]: editionServer(clients.otherProcess)
   },
   W3c: { [NODE_SOCKET_SERVER]: withServer(clients.churn), [EDITION]: editionServer(clients.churn) },
-  W5: { [NODE_SOCKET]: bulk(unix(unixSocketPath)), [EDITION]: editionBulk(editionUnix(unixSocketPath)) },
+  W5: {
+    [NODE_SOCKET]: bulk(unix(unixSocketPath)),
+    [EDITION]: editionBulk(editionUnix(unixSocketPath)),
+    [`${EDITION}, receiveBatch/sendAll`]: editionBulk(editionUnix(unixSocketPath), true)
+  },
   W5p: { [NODE_SOCKET]: pingPong(unix(unixSocketPath)), [EDITION]: editionPingPong(editionUnix(unixSocketPath)) }
 })

@@ -241,6 +241,52 @@ describe("backpressure: our send to a peer that never reads blocks", () => {
     )
   }
 
+  /**
+   * The sends carry no write callback while the kernel takes them at once; a send Node keeps
+   * waits for a fence behind it (src/internal/driver/netStream.ts). This checks that the wait
+   * ends when the bytes leave Node, and that nothing is lost or reordered on the way.
+   */
+  for (const flavour of flavours) {
+    it.scopedLive(
+      `${flavour}: a send blocked on a peer that does not read completes once it reads, every byte in order`,
+      () =>
+        Effect.gen(function*() {
+          yield* Effect.addFinalizer(() => removeDir)
+          const CHUNKS = 32
+          const peers = yield* Queue.unbounded<net.Socket>()
+          const server = yield* rawServer(flavour, (socket) => {
+            socket.pause()
+            Queue.unsafeOffer(peers, socket)
+          })
+          const stream = yield* server.connect
+          const peer = yield* Queue.take(peers).pipe(Effect.timeout("2 seconds"))
+          // One send onto an idle socket (it carries no write callback of its own).
+          const payload = new Uint8Array(CHUNKS * CHUNK)
+          for (let i = 0; i < CHUNKS; i++) payload.fill(i, i * CHUNK, (i + 1) * CHUNK)
+          const sender = yield* Effect.fork(stream.send(payload))
+          // 32 MiB are far more than the loopback buffers hold: the send waits.
+          const early = yield* Fiber.await(sender).pipe(Effect.timeout("500 millis"), Effect.option)
+          const received = yield* Effect.async<{ readonly bytes: number; readonly firstWrong: number }>((resume) => {
+            let bytes = 0
+            let firstWrong = -1
+            peer.on("data", (chunk: Buffer) => {
+              for (let j = 0; j < chunk.length && firstWrong < 0; j++) {
+                if (chunk[j] !== Math.floor((bytes + j) / CHUNK)) firstWrong = bytes + j
+              }
+              bytes += chunk.length
+              if (bytes >= CHUNKS * CHUNK || firstWrong >= 0) resume(Effect.succeed({ bytes, firstWrong }))
+            })
+            peer.resume()
+          }).pipe(Effect.timeout("15 seconds"))
+          const exit = yield* Fiber.await(sender).pipe(Effect.timeout("5 seconds"))
+          expect(Option.isNone(early), "the send did not wait for the peer").toBe(true)
+          expect(Exit.isSuccess(exit), String(exit)).toBe(true)
+          expect(received).toEqual({ bytes: CHUNKS * CHUNK, firstWrong: -1 })
+        }),
+      30_000
+    )
+  }
+
   it.scopedLive("in-memory pair: send blocks once bufferSize chunks wait unreceived, and resumes when one is received", () =>
     Effect.gen(function*() {
       const [a, b] = yield* ByteStream.makePair({ bufferSize: 16 })

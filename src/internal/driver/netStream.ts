@@ -6,9 +6,10 @@
  * 'readable' round trip through nextTick). When the queue holds `QUEUE_LIMIT` bytes the socket
  * is paused, and Node itself stops reading from the kernel once its own buffer is full, so a
  * fast peer cannot grow our memory while nobody receives. The queue is taken a chunk at a time
- * (`take`) or whole (`takeAll`, a batch); `writeAll` corks a batch of writes into one writev. Writes are numbered: one stable
- * callback counts them (Node runs write callbacks in order), so whoever waits for a write knows
- * when its own is done.
+ * (`take`) or whole (`takeAll`, a batch); `writeAll` corks a batch of writes into one writev.
+ * A write the kernel takes at once carries no callback (Node then schedules nothing); the
+ * others are numbered, and one stable callback counts them (Node runs write callbacks in
+ * order), so whoever waits for a write knows when its own is done.
  */
 import type * as net from "node:net"
 
@@ -27,6 +28,9 @@ const QUEUE_LIMIT = 256 * 1024
 
 /** @internal The error a write on a socket that vanished under it reports. */
 export const closedBeforeEnd = new Error("the socket was closed before the peer ended the stream")
+
+/** An empty write: queued behind a write, its callback runs once that write is done (see `write`). */
+const FENCE = new Uint8Array(0)
 
 /** @internal What `write` did: handed straight to the kernel, or the number of the write to await. */
 export const WRITTEN = 0
@@ -134,42 +138,63 @@ export class NetStreamDriver {
 
   /**
    * Writes every chunk as one batch: corked, so Node hands them to the kernel in one writev.
-   * Reports as `write` does; the awaited write is the batch's last one.
+   * Reports as `write` does; the awaited write is the batch's fence (see `write`).
    */
   writeAll(chunks: ReadonlyArray<Uint8Array>): number {
     if (chunks.length === 1) return this.write(chunks[0]!)
     if (this.socket.destroyed) return DESTROYED
+    const idle = this.socket.writableLength === 0
     this.socket.cork()
     try {
       for (const chunk of chunks) {
-        this.socket.write(chunk, this.onWritten)
-        ++this.writesIssued
+        if (idle) this.socket.write(chunk)
+        else this.writeCounted(chunk)
       }
     } finally {
       this.socket.uncork()
     }
-    const seq = this.writesIssued
-    if (this.socket.writableLength === 0 && !this.socket.destroyed) return WRITTEN
-    this.waitingFor = seq
-    this.writeError = undefined
-    return seq
+    return this.outcome(idle)
   }
 
   /**
    * Writes `bytes`: `WRITTEN` when Node passed them straight to the kernel (nothing left in its
-   * buffer), `DESTROYED` when the socket is gone, else the write's number, which becomes the
-   * awaited one (`waitingFor`, with `writeError` cleared).
+   * buffer), `DESTROYED` when the socket is gone, else the number of the write to await, which
+   * becomes the awaited one (`waitingFor`, with `writeError` cleared).
+   *
+   * A write onto an idle socket carries no callback: Node completes a callback-less write that
+   * the kernel took at once without scheduling a tick (one `nextTick` and its callback fewer per
+   * send). Only if Node kept some of it does a zero-length write with the callback follow it as
+   * a fence: Node finishes writes in order, so the fence's callback says the write before it is
+   * done (or failed). A write behind pending ones carries the callback itself.
    */
   write(bytes: Uint8Array): number {
     if (this.socket.destroyed) return DESTROYED
-    // Counted only once Node took it: a write Node refuses (it throws) gets no callback, and a
-    // number it will never answer would leave every later awaited write waiting forever.
+    const idle = this.socket.writableLength === 0
+    if (idle) this.socket.write(bytes)
+    else this.writeCounted(bytes)
+    return this.outcome(idle)
+  }
+
+  /**
+   * Counted only once Node took it: a write Node refuses (it throws) gets no callback, and a
+   * number it will never answer would leave every later awaited write waiting forever.
+   */
+  private writeCounted(bytes: Uint8Array): void {
     this.socket.write(bytes, this.onWritten)
-    const seq = ++this.writesIssued
+    ++this.writesIssued
+  }
+
+  /**
+   * What the writes just issued amount to: `WRITTEN`, or the number of the last counted write,
+   * now the awaited one. Behind uncounted (`idle`) writes that Node kept, that is a fence (on a
+   * socket destroyed meanwhile, Node fails the fence: the sender hears of it).
+   */
+  private outcome(idle: boolean): number {
     if (this.socket.writableLength === 0 && !this.socket.destroyed) return WRITTEN
-    this.waitingFor = seq
+    if (idle) this.writeCounted(FENCE)
+    this.waitingFor = this.writesIssued
     this.writeError = undefined
-    return seq
+    return this.writesIssued
   }
 
   /**
