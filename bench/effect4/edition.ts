@@ -5,11 +5,11 @@
  * ping-pong = `rounds` 64-byte round trips against a `serve` echo; and its server with raw
  * clients (bench/raw.ts). It runs on the lighter runtime over the same drivers.
  */
+import type * as Scope from "effect/Scope"
+import { type ByteStream, Listener, Socket } from "../../src/effect4/index.js"
 // The edition's own copy of effect (src/effect4 resolves effect through src/effect4/node_modules):
 // importing this folder's copy would put two runtimes in one process, as no user's project has.
 import { Deferred, Effect } from "../../src/effect4/node_modules/effect/dist/index.js"
-import type * as Scope from "effect/Scope"
-import { type ByteStream, Listener, Socket } from "../../src/effect4/index.js"
 import { CHUNK, type Impl, MiB, now, PING } from "../lib.js"
 
 /** A transport of the edition: a listener, and how to connect to it. */
