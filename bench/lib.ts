@@ -39,6 +39,9 @@ export const MiB = 1024 * 1024
 export const CHUNK = Buffer.alloc(64 * 1024, 0x61)
 export const PING = Buffer.alloc(64, 0x62)
 
+/** What one `sendAll` takes in the batch-API bulk rows (both editions): 1 MiB, still in 64 KiB pieces. */
+export const CHUNK_BATCH: ReadonlyArray<Buffer> = Array.from({ length: 16 }, () => CHUNK)
+
 export const now = (): number => performance.now()
 
 export const peakRssMiB = (): number => process.resourceUsage().maxRSS / 1024

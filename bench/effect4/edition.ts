@@ -10,7 +10,7 @@ import { type ByteStream, Listener, Socket } from "../../src/effect4/index.js"
 // The edition's own copy of effect (src/effect4 resolves effect through src/effect4/node_modules):
 // importing this folder's copy would put two runtimes in one process, as no user's project has.
 import { Deferred, Effect } from "../../src/effect4/node_modules/effect/dist/index.js"
-import { CHUNK, type Impl, MiB, now, PING } from "../lib.js"
+import { CHUNK, CHUNK_BATCH, type Impl, MiB, now, PING } from "../lib.js"
 
 /** A transport of the edition: a listener, and how to connect to it. */
 export interface EditionTransport {
@@ -38,13 +38,10 @@ const echo = (stream: ByteStream.ByteStream) =>
     while (true) yield* stream.send(yield* stream.receive())
   }).pipe(Effect.catchTag("EndOfStream", () => Effect.void))
 
-/** Chunks per `sendAll` in the batched bulk rows, as the root suite's (bench/workloads/streams.ts). */
-const BATCH = 16
-
 /**
  * Bulk: `total` bytes in 64 KiB pieces, one `receive` and one `send` per chunk, or (`batched`)
- * every buffered chunk per `receiveBatch` and `BATCH` chunks per `sendAll`, as the root suite's
- * batch-API rows.
+ * every buffered chunk per `receiveBatch` and `CHUNK_BATCH` (16 chunks) per `sendAll`, as the
+ * root suite's batch-API rows.
  */
 export const editionBulk = (transport: EditionTransport, batched = false): Impl => ({ total }) =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
@@ -61,10 +58,10 @@ export const editionBulk = (transport: EditionTransport, batched = false): Impl 
       })
     ))
     const client = yield* transport.connect(listener)
-    const batch = Array.from({ length: BATCH }, () => CHUNK)
     const start = now()
-    if (batched) { for (let sent = 0; sent < total!; sent += BATCH * CHUNK.length) yield* client.sendAll(batch) }
-    else for (let sent = 0; sent < total!; sent += CHUNK.length) yield* client.send(CHUNK)
+    if (batched) {
+      for (let sent = 0; sent < total!; sent += CHUNK_BATCH.length * CHUNK.length) yield* client.sendAll(CHUNK_BATCH)
+    } else for (let sent = 0; sent < total!; sent += CHUNK.length) yield* client.send(CHUNK)
     yield* Deferred.await(done)
     return total! / MiB / ((now() - start) / 1000)
   })))

@@ -11,7 +11,7 @@ import { Deferred, Effect } from "effect"
 import type * as Scope from "effect/Scope"
 import type { ByteStream, Listener } from "../../src/index.js"
 import { addonAvailable } from "../../src/internal/native.js"
-import { CHUNK, type Impl, MiB, now, PING } from "../lib.js"
+import { CHUNK, CHUNK_BATCH, type Impl, MiB, now, PING } from "../lib.js"
 
 // ---------------------------------------------------------------------------------------------
 // effect-sockets on both ends: a listener served by `serve`, a client stream.
@@ -24,14 +24,11 @@ export interface EffectTransport {
   ) => Effect.Effect<ByteStream.ByteStream, unknown, Scope.Scope>
 }
 
-/** Chunks per `sendAll` in the batched bulk rows: 1 MiB per call, still in 64 KiB pieces. */
-const BATCH = 16
-
 /**
  * Bulk: `total` bytes in 64 KiB pieces. Per chunk (`batched` false): one `receive` and one
  * `send` per chunk. With the batch API (`batched`): the receiver takes every buffered chunk per
- * `receiveBatch`, the sender hands `BATCH` chunks to one `sendAll` (one corked flush) — the same
- * bytes in the same pieces, fewer fiber steps per byte.
+ * `receiveBatch`, the sender hands `CHUNK_BATCH` (16 chunks) to one `sendAll` (one corked
+ * flush) — the same bytes in the same pieces, fewer fiber steps per byte.
  */
 const bulk = (transport: EffectTransport, batched: boolean): Impl => ({ total }) =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
@@ -48,10 +45,10 @@ const bulk = (transport: EffectTransport, batched: boolean): Impl => ({ total })
       })
     ))
     const client = yield* transport.connect(listener)
-    const batch = Array.from({ length: BATCH }, () => CHUNK)
     const start = now()
-    if (batched) { for (let sent = 0; sent < total!; sent += BATCH * CHUNK.length) yield* client.sendAll(batch) }
-    else for (let sent = 0; sent < total!; sent += CHUNK.length) yield* client.send(CHUNK)
+    if (batched) {
+      for (let sent = 0; sent < total!; sent += CHUNK_BATCH.length * CHUNK.length) yield* client.sendAll(CHUNK_BATCH)
+    } else for (let sent = 0; sent < total!; sent += CHUNK.length) yield* client.send(CHUNK)
     yield* Deferred.await(done)
     return total! / MiB / ((now() - start) / 1000)
   })))
