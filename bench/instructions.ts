@@ -15,8 +15,8 @@
  * are counted, and at N = 1500-3000 a compile or two still lands between N and 2N (a Turbofan
  * compile of the run loop is millions of instructions). At N = 3000 the same code read
  * 91k-108k per round trip from one build to the next; at N = 10000 the figures settle near
- * half that and agree within a few per cent (the cost of a run is start-up: the same ~90 s). Each worker of
- * bench/lines.ts has an instructions-worker.ts beside its worker.ts, bundled by esbuild into one
+ * half that and agree within a few per cent (the cost of a run is start-up: the same ~90 s).
+ * Each worker of bench/lines.ts has an instructions-worker.ts beside its worker.ts, bundled by esbuild into one
  * file (node under callgrind then starts in ~15 s instead of minutes through tsx). Node runs with `--single-threaded`: the real JIT and
  * GC, on the main thread instead of background threads, so when optimised code arrives does not
  * depend on how valgrind schedules threads. Every repeat gives its own figure; the table prints

@@ -7,8 +7,8 @@
  * `Signal`; a chunk leaves the queue only in the final synchronous step, so an interrupted
  * receive never consumes anything. `receiveBatch` is the same with the whole queue as its final
  * step; `sendAll` writes its chunks corked (one writev). A send that Node could not pass
- * straight to the kernel waits until its bytes (or its batch's) have left Node (the driver's fenced write), so a slow
- * peer slows the sender.
+ * straight to the kernel waits until its bytes (or its batch's) have left Node (the driver's
+ * fenced write), so a slow peer slows the sender.
  */
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Effect from "effect/Effect"

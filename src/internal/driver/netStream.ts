@@ -146,10 +146,7 @@ export class NetStreamDriver {
     const idle = this.socket.writableLength === 0
     this.socket.cork()
     try {
-      for (const chunk of chunks) {
-        if (idle) this.socket.write(chunk)
-        else this.writeCounted(chunk)
-      }
+      for (const chunk of chunks) this.issue(chunk, idle)
     } finally {
       this.socket.uncork()
     }
@@ -170,9 +167,14 @@ export class NetStreamDriver {
   write(bytes: Uint8Array): number {
     if (this.socket.destroyed) return DESTROYED
     const idle = this.socket.writableLength === 0
+    this.issue(bytes, idle)
+    return this.outcome(idle)
+  }
+
+  /** Onto an idle socket without a callback, else counted (see `write`). */
+  private issue(bytes: Uint8Array, idle: boolean): void {
     if (idle) this.socket.write(bytes)
     else this.writeCounted(bytes)
-    return this.outcome(idle)
   }
 
   /**
