@@ -12,6 +12,7 @@
  * order), so whoever waits for a write knows when its own is done.
  */
 import type * as net from "node:net"
+import { Fifo } from "./fifo.js"
 
 /** @internal What the driver tells its owner; each is a "look again" (no data travels with it). */
 export interface NetStreamEvents {
@@ -53,9 +54,8 @@ export class NetStreamDriver {
   waitingFor = 0
   writeError: Error | undefined = undefined
   private writesIssued = 0
-  /** Received chunks not yet taken, oldest first, from `head` on. */
-  private readonly queue: Array<Buffer> = []
-  private head = 0
+  /** Received chunks not yet taken, oldest first. */
+  private readonly queue = new Fifo<Buffer>()
   private pausedByUs = false
 
   constructor(readonly socket: net.Socket, private readonly events: NetStreamEvents) {
@@ -95,21 +95,13 @@ export class NetStreamDriver {
 
   /** The oldest queued chunk (split if longer than `maxBytes`); resumes a socket we paused. */
   take(maxBytes: number): Buffer {
-    const chunk = this.queue[this.head]!
+    const chunk = this.queue.peek()
     let out: Buffer
     if (chunk.length <= maxBytes) {
-      out = chunk
-      this.queue[this.head++] = undefined as unknown as Buffer
-      if (this.head === this.queue.length) {
-        this.queue.length = 0
-        this.head = 0
-      } else if (this.head > 64 && this.head * 2 > this.queue.length) {
-        this.queue.splice(0, this.head)
-        this.head = 0
-      }
+      out = this.queue.shift()
     } else {
       out = chunk.subarray(0, maxBytes)
-      this.queue[this.head] = chunk.subarray(maxBytes)
+      this.queue.replaceOldest(chunk.subarray(maxBytes))
     }
     this.queuedBytes -= out.length
     if (this.pausedByUs && this.queuedBytes < QUEUE_LIMIT / 2) {
@@ -125,9 +117,7 @@ export class NetStreamDriver {
    * bounds the batch. Resumes a socket we paused.
    */
   takeAll(): Array<Buffer> {
-    const out = this.head === 0 ? this.queue.splice(0) : this.queue.splice(this.head)
-    this.queue.length = 0
-    this.head = 0
+    const out = this.queue.takeAll()
     this.queuedBytes = 0
     if (this.pausedByUs) {
       this.pausedByUs = false
@@ -248,9 +238,9 @@ export class NetStreamDriver {
     this.socket.off("end", this.onEnd)
     this.socket.off("error", this.onError)
     this.socket.pause()
-    for (let i = this.queue.length - 1; i >= this.head; i--) this.socket.unshift(this.queue[i]!)
-    this.queue.length = 0
-    this.head = 0
+    // unshift puts each chunk in front of the previous one: the newest goes back first.
+    const unread = this.queue.takeAll()
+    for (let i = unread.length - 1; i >= 0; i--) this.socket.unshift(unread[i]!)
     this.queuedBytes = 0
     return this.socket
   }
