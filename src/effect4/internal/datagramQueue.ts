@@ -44,7 +44,7 @@ export class DatagramQueue<A> {
       this.items.splice(0, this.head)
       this.head = 0
     }
-    this.ready.wake()
+    this.ready.wakeSoon()
   }
 
   fail(error: BrokenResourceError): void {

@@ -9,12 +9,6 @@ import type { Addon } from "../../internal/driver/addon.js"
 import { FdPoller } from "../../internal/driver/fdPoller.js"
 import { Signal } from "./signal.js"
 
-const wakeIfWaiting = (signal: Signal): boolean => {
-  if (!signal.hasWaiter) return false
-  signal.wake()
-  return true
-}
-
 /** @internal */
 export class FdWatcher {
   readonly poller: FdPoller
@@ -25,8 +19,8 @@ export class FdWatcher {
     const readable: Signal = new Signal(() => poller.closed || poller.maybeReadable)
     const writable: Signal = new Signal(() => poller.closed || poller.maybeWritable)
     const poller: FdPoller = new FdPoller(addon, fd, {
-      readable: () => wakeIfWaiting(readable),
-      writable: () => wakeIfWaiting(writable),
+      readable: () => readable.wakeSoon(),
+      writable: () => writable.wakeSoon(),
       error: () => {
         readable.wake()
         writable.wake()

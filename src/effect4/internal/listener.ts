@@ -34,7 +34,7 @@ export const make = <A extends ByteStream, Address extends SocketAddress>(
   options: ListenerOptions<A, Address>
 ): Listener<A, Address> => {
   const ready = new Signal(() => queue.closed || queue.size > 0 || queue.failure !== undefined)
-  const queue = new NetAcceptQueue(options.servers, options.backlog, () => ready.wake())
+  const queue = new NetAcceptQueue(options.servers, options.backlog, () => ready.wakeSoon())
   const readyWait = ready.waitExclusive("accepting on")
 
   const acceptOne: Effect.Effect<A, AcceptError> = Effect.suspend((): Effect.Effect<A, AcceptError> => {

@@ -56,8 +56,8 @@ export class NetStream {
   constructor(socket: net.Socket, traffic: Traffic) {
     this.traffic = traffic
     this.driver = new NetStreamDriver(socket, {
-      readable: () => this.readable.wake(),
-      written: () => this.written.wake(),
+      readable: () => this.readable.wakeSoon(),
+      written: () => this.written.wakeSoon(),
       released: () => {
         this.readable.wake()
         for (const resume of this.releasedWaiters.splice(0)) resume()
