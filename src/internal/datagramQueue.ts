@@ -7,12 +7,12 @@
  */
 import * as Effect from "effect/Effect"
 import { type BrokenResourceError, type BusyResourceError, ClosedResourceError } from "../NetError.js"
+import { Fifo } from "./driver/fifo.js"
 import { Signal } from "./signal.js"
 
 /** @internal */
 export class DatagramQueue<A> {
-  private readonly items: Array<A> = []
-  private head = 0
+  private readonly items = new Fifo<A>()
   private closed = false
   private pendingError: BrokenResourceError | undefined = undefined
   private readonly ready = new Signal(() => this.closed || this.size > 0 || this.pendingError !== undefined)
@@ -22,21 +22,16 @@ export class DatagramQueue<A> {
   constructor(readonly capacity: number) {}
 
   get size(): number {
-    return this.items.length - this.head
+    return this.items.size
   }
 
   offer(item: A): void {
     if (this.closed) return
     if (this.size >= this.capacity) {
-      this.head++
+      this.items.shift()
       this.dropped++
     }
     this.items.push(item)
-    // Compact now and then so the array does not grow with the drop count.
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items.splice(0, this.head)
-      this.head = 0
-    }
     this.ready.wake()
   }
 
@@ -65,17 +60,7 @@ export class DatagramQueue<A> {
 
   /** The final step; another reader may have emptied the queue since `take` looked. */
   private readonly takeOne: Effect.Effect<A, ClosedResourceError | BusyResourceError | BrokenResourceError> = Effect
-    .suspend(() => (this.size > 0 ? Effect.succeed(this.shift()) : this.take))
-
-  private shift(): A {
-    const item = this.items[this.head]!
-    this.items[this.head++] = undefined as unknown as A
-    if (this.head === this.items.length) {
-      this.items.length = 0
-      this.head = 0
-    }
-    return item
-  }
+    .suspend(() => (this.size > 0 ? Effect.succeed(this.items.shift()) : this.take))
 
   close(): void {
     // The items stay: a receive between its check and its final step still finds its datagram.

@@ -8,6 +8,7 @@
  */
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Effect from "effect/Effect"
+import { Fifo } from "../../internal/driver/fifo.js"
 import { type BrokenResourceError, type BusyResourceError, ClosedResourceError } from "../NetError.js"
 import { Signal } from "./signal.js"
 
@@ -18,8 +19,7 @@ export const MAX_BATCH = 1024
 
 /** @internal */
 export class DatagramQueue<A> {
-  private readonly items: Array<A> = []
-  private head = 0
+  private readonly items = new Fifo<A>()
   private closed = false
   private pendingError: BrokenResourceError | undefined = undefined
   private readonly ready = new Signal(() => this.closed || this.size > 0 || this.pendingError !== undefined)
@@ -29,21 +29,16 @@ export class DatagramQueue<A> {
   constructor(readonly capacity: number) {}
 
   get size(): number {
-    return this.items.length - this.head
+    return this.items.size
   }
 
   offer(item: A): void {
     if (this.closed) return
     if (this.size >= this.capacity) {
-      this.head++
+      this.items.shift()
       this.dropped++
     }
     this.items.push(item)
-    // Compact now and then so the array does not grow with the drop count.
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items.splice(0, this.head)
-      this.head = 0
-    }
     this.ready.wakeSoon()
   }
 
@@ -60,13 +55,13 @@ export class DatagramQueue<A> {
   }
 
   /** The next datagram. */
-  readonly take: Effect.Effect<A, TakeError> = Effect.suspend(() => this.next(() => this.shift()))
+  readonly take: Effect.Effect<A, TakeError> = Effect.suspend(() => this.next(() => this.items.shift()))
 
   /** Every datagram waiting (at least one, at most `MAX_BATCH`), oldest first. */
   readonly takeBatch: Effect.Effect<NonEmptyReadonlyArray<A>, TakeError> = Effect.suspend(() =>
     this.next(() => {
-      const batch: [A, ...Array<A>] = [this.shift()]
-      while (this.size > 0 && batch.length < MAX_BATCH) batch.push(this.shift())
+      const batch: [A, ...Array<A>] = [this.items.shift()]
+      while (this.size > 0 && batch.length < MAX_BATCH) batch.push(this.items.shift())
       return batch
     })
   )
@@ -81,16 +76,6 @@ export class DatagramQueue<A> {
     if (error) return Effect.fail(error)
     if (this.size > 0) return Effect.succeed(takeItems())
     return Effect.andThen(this.readyWait, Effect.suspend(() => this.next(takeItems)))
-  }
-
-  private shift(): A {
-    const item = this.items[this.head]!
-    this.items[this.head++] = undefined as unknown as A
-    if (this.head === this.items.length) {
-      this.items.length = 0
-      this.head = 0
-    }
-    return item
   }
 
   close(): void {
